@@ -1,0 +1,38 @@
+"""qmsdocs: the controlled documents of an ISO 9001 quality management system, from one YAML profile.
+
+The public API is imported lazily so that ``qmsdocs --help`` does not pay for pydantic, Jinja and
+python-docx.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+try:
+    __version__ = version("qmsdocs")
+except PackageNotFoundError:  # a source tree that is not installed
+    __version__ = "0.0.0+source"
+
+if TYPE_CHECKING:
+    from qmsdocs.build import BuildReport, build
+    from qmsdocs.errors import QmsDocsError
+    from qmsdocs.library import TemplateLibrary
+    from qmsdocs.profile import load_profile
+
+_API = {
+    "BuildReport": "qmsdocs.build",
+    "build": "qmsdocs.build",
+    "QmsDocsError": "qmsdocs.errors",
+    "TemplateLibrary": "qmsdocs.library",
+    "load_profile": "qmsdocs.profile",
+}
+
+__all__ = ["BuildReport", "QmsDocsError", "TemplateLibrary", "__version__", "build", "load_profile"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(import_module(_API[name]), name)
+    raise AttributeError(f"module 'qmsdocs' has no attribute {name!r}")

@@ -24,3 +24,25 @@ def inside(base: Path, *parts: str) -> Path:
     if target != base and base not in target.parents:
         raise ValueError(f"path {'/'.join(parts)!r} would leave {base}")
     return target
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write *data* to *path* so that readers see either the old file or the whole new one, never part.
+
+    The bytes go to a temporary file in the same folder (same file system), are flushed to disk, and
+    the temporary file is renamed over *path* (an atomic replace on POSIX and Windows).
+    """
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

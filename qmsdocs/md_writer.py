@@ -1,0 +1,77 @@
+"""The Markdown writer: a document-control front matter block, the title, the body, the revision history.
+
+The body's headings move one level down so the document title is the only level-1 heading; the body is
+otherwise written as the template rendered it (CommonMark + GFM tables, readable on a code host).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from qmsdocs.document import DocumentMeta
+from qmsdocs.markdown import parse
+from qmsdocs.render import escape_markdown
+
+
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(escape_markdown(" ".join(c.split())) for c in cells) + " |"
+
+
+def shift_headings(body: str) -> str:
+    """Demote every ATX heading of *body* by one level (``#`` -> ``##``), using the parser's line map."""
+    lines = body.split("\n")
+    for node in parse(body).walk():
+        if node.type == "heading" and node.map and node.markup.startswith("#") and len(node.markup) < 6:
+            index = node.map[0]
+            stripped = lines[index].lstrip()
+            indent = lines[index][: len(lines[index]) - len(stripped)]
+            lines[index] = f"{indent}#{stripped}"
+    return "\n".join(lines)
+
+
+def front_matter(meta: DocumentMeta) -> dict[str, Any]:
+    """The document-control data written as YAML front matter."""
+    return {
+        "document": meta.number,
+        "title": meta.title,
+        "revision": meta.revision,
+        "effective_date": meta.effective_date.isoformat(),
+        "next_review": meta.next_review.isoformat(),
+        "owner": str(meta.owner),
+        "prepared_by": str(meta.prepared_by),
+        "reviewed_by": str(meta.reviewed_by),
+        "approved_by": str(meta.approved_by),
+        "classification": meta.classification,
+        "iso_9001_clauses": list(meta.clauses),
+    }
+
+
+def write_markdown(body: str, meta: DocumentMeta) -> str:
+    """The complete Markdown file of one document."""
+    block = yaml.safe_dump(front_matter(meta), sort_keys=False, allow_unicode=True, width=1000)
+    control = [
+        _row("Document control", ""),
+        "| --- | --- |",
+        _row("Document number", meta.number),
+        _row("Revision", meta.revision),
+        _row("Effective date", meta.effective_date.isoformat()),
+        _row("Next review", meta.next_review.isoformat()),
+        _row("Prepared by", str(meta.prepared_by)),
+        _row("Reviewed by", str(meta.reviewed_by)),
+        _row("Approved by", str(meta.approved_by)),
+        _row("Classification", meta.classification),
+    ]
+    history = [_row("Revision", "Date", "Description", "Author"), "| --- | --- | --- | --- |"]
+    history += [_row(r.revision, r.date.isoformat(), r.description, r.author) for r in meta.revisions]
+    parts = [
+        f"---\n{block}---",
+        f"# {escape_markdown(meta.number)} {escape_markdown(meta.title)}",
+        f"**{escape_markdown(meta.organisation)}**",
+        "\n".join(control),
+        shift_headings(body.strip()),
+        "## Revision history",
+        "\n".join(history),
+    ]
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,117 @@
+"""Which documents a profile gets: applicability, requirements, numbering and document control."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+
+from qmsdocs import iso
+from qmsdocs.document import DocumentMeta, Revision, Signatory
+from qmsdocs.errors import TemplateError
+from qmsdocs.library import CATEGORY_ORDER, TemplateInfo, TemplateLibrary
+from qmsdocs.profile import Person, Profile, Roles
+
+
+@dataclass(frozen=True)
+class DocumentSpec:
+    """One document of the set: the template to render and the document's identity."""
+
+    template: TemplateInfo
+    meta: DocumentMeta
+
+
+@dataclass(frozen=True)
+class Omission:
+    """A document left out of the set, with the reason (shown in the manifest and the master list)."""
+
+    id: str
+    title: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The document set of one profile."""
+
+    documents: tuple[DocumentSpec, ...]
+    omitted: tuple[Omission, ...]
+
+    def get(self, doc_id: str) -> DocumentSpec | None:
+        """The document with this id, or None when it is not in the set."""
+        return next((spec for spec in self.documents if spec.meta.id == doc_id), None)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """*day* plus *months*, clamped to the end of a shorter month (31 Jan + 1 month = 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def signatory(person: Person) -> Signatory:
+    """A profile person as a document-control signatory."""
+    return Signatory(person.name, person.title)
+
+
+def _omission_reason(profile: Profile, info: TemplateInfo) -> str | None:
+    for clause in info.front.depends_on:
+        if not profile.applies(clause):
+            excluded = next(c for c in profile.excluded if iso.is_within(iso.normalise_clause(clause), c))
+            return f"clause {excluded} is determined not applicable: {profile.excluded[excluded]}"
+    for section in info.front.requires:
+        if not getattr(profile, section, None):
+            return f"the profile has no '{section}' section"
+    return None
+
+
+def document_meta(profile: Profile, info: TemplateInfo, display_name: str) -> DocumentMeta:
+    """The identity and document-control data of one document of *profile*."""
+    front = info.front
+    if front.owner not in Roles.model_fields:
+        raise TemplateError(
+            display_name, 2, f"front matter: owner '{front.owner}' is not a role ({', '.join(Roles.model_fields)})"
+        )
+    dc = profile.document_control
+    effective = dc.effective_date or dt.date.today()
+    owner = signatory(profile.person(getattr(profile.roles, front.owner)))
+    return DocumentMeta(
+        id=front.id,
+        number=f"{dc.prefix}-{front.id}",
+        title=front.title,
+        category=front.category,
+        clauses=front.clauses,
+        revision=dc.revision,
+        effective_date=effective,
+        next_review=add_months(effective, dc.review_interval_months),
+        classification=dc.classification,
+        organisation=profile.organisation.name,
+        short_name=profile.organisation.short_name,
+        owner=owner,
+        prepared_by=owner,
+        reviewed_by=signatory(profile.person(dc.reviewer or profile.roles.quality_manager)),
+        approved_by=signatory(profile.person(dc.approver or profile.roles.top_management)),
+        revisions=(Revision(dc.revision, effective, "Initial issue" if dc.revision == "1" else "Issue", owner.name),),
+        template=display_name,
+        subject=f"{profile.scope.standard} quality management system",
+        logo=profile.branding.logo,
+        primary_colour=profile.branding.primary_colour,
+        base_dir=profile.source.parent if profile.source else None,
+        keywords=tuple(f"ISO 9001:2015 {clause}" for clause in front.clauses),
+    )
+
+
+def plan(profile: Profile, library: TemplateLibrary) -> Plan:
+    """Decide the document set of *profile*: every applicable document template, in a stable order."""
+    documents: list[DocumentSpec] = []
+    omitted: list[Omission] = []
+    for info in library.templates().values():
+        reason = _omission_reason(profile, info)
+        if reason:
+            omitted.append(Omission(info.front.id, info.front.title, reason))
+            continue
+        display = library.display_name(info.layer, info.path)
+        documents.append(DocumentSpec(info, document_meta(profile, info, display)))
+    documents.sort(key=lambda spec: (CATEGORY_ORDER.index(spec.meta.category), spec.meta.id))
+    omitted.sort(key=lambda o: o.id)
+    return Plan(tuple(documents), tuple(omitted))
