@@ -423,6 +423,8 @@ def _input_text(value: Any) -> str:
         return "a list"
     if value is None:
         return "nothing"
+    if isinstance(value, bool):  # YAML reads yes/no/on/off/true/false as booleans
+        return f"{'yes' if value else 'no'} (a yes/no value: put text in quotes)"
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return f"'{value}'"

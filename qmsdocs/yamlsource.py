@@ -64,27 +64,30 @@ class _Builder:
         self.marks.values[path] = _mark(node)
         if isinstance(node, yaml.MappingNode):
             if node.tag != _MAP_TAG:
-                self.problem(node, f"unsupported YAML tag '{_tag_name(node.tag)}': profiles hold plain data", path)
-                return None
+                return self._bad_tag(node, path)
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ_TAG:
-                self.problem(node, f"unsupported YAML tag '{_tag_name(node.tag)}': profiles hold plain data", path)
-                return None
+                return self._bad_tag(node, path)
             return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
         if node.tag not in _PLAIN_TAGS:
-            self.problem(
-                node,
-                f"unsupported YAML tag '{_tag_name(node.tag)}': profiles hold plain data "
-                "(text, numbers, dates, lists, mappings); remove the tag",
-                path,
-            )
-            return None
+            return self._bad_tag(node, path)
         try:
             return self.loader.construct_object(node, deep=True)
-        except yaml.YAMLError as error:  # e.g. an impossible date such as 2026-02-30
+        except ValueError as error:  # an impossible date such as 2026-02-30
+            self.problem(node, f"invalid date: {error}", path)
+            return None
+        except yaml.YAMLError as error:
             self.problem(node, f"invalid value: {getattr(error, 'problem', error)}", path)
             return None
+
+    def _bad_tag(self, node: yaml.Node, path: PathKey) -> None:
+        self.problem(
+            node,
+            f"unsupported YAML tag '{_tag_name(node.tag)}': profiles hold plain data "
+            "(text, numbers, dates, lists, mappings); remove the tag",
+            path,
+        )
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
         self.loader.flatten_mapping(node)  # resolves YAML merge keys ("<<: *anchor")
@@ -157,6 +160,9 @@ def read_yaml(path: Path, *, display_name: str | None = None) -> tuple[Any, Mark
         detail = error.problem or "invalid YAML"
         if error.context:
             detail = f"{error.context}: {detail}"
+            start = error.context_mark
+            if start is not None and mark is not None and start.line != mark.line:
+                detail += f" (it starts at line {start.line + 1})"
         raise ProfileError([Problem(file, line, column, f"YAML syntax error: {detail}")]) from None
     except yaml.YAMLError as error:
         raise ProfileError([Problem(file, None, None, f"YAML error: {error}")]) from None
