@@ -7,9 +7,9 @@ JSON Schema and ``docs/profile.md`` say the same thing as the code.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from collections.abc import Iterable
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 

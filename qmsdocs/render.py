@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import traceback
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError, pass_context
-from jinja2.exceptions import TemplateError as JinjaTemplateError
+from jinja2 import TemplateNotFound, TemplateSyntaxError, pass_context
 from jinja2.exceptions import SecurityError
+from jinja2.exceptions import TemplateError as JinjaTemplateError
 from markupsafe import Markup
 from pydantic import BaseModel
 

@@ -113,4 +113,5 @@ def test_templates_list_shows_layer(runner, write_tree) -> None:
 def test_python_dash_m_works() -> None:
     done = subprocess.run([sys.executable, "-m", "qmsdocs", "--help"], capture_output=True, text=True, check=False)
     assert done.returncode == 0
-    assert "Usage:" in done.stdout and "build" in done.stdout
+    assert "Usage:" in done.stdout
+    assert "build" in done.stdout

@@ -39,7 +39,8 @@ def test_wheel_ships_templates_and_examples_and_builds(tmp_path: Path) -> None:
         cwd=work, env=env, capture_output=True, text=True, check=True,
     )
     module_file, templates = probe.stdout.split()
-    assert module_file.startswith(str(site)) and templates.startswith(str(site))
+    assert module_file.startswith(str(site))
+    assert templates.startswith(str(site))
     done = subprocess.run(
         [sys.executable, "-m", "qmsdocs", "build", "-f", "md"], cwd=work, env=env, capture_output=True, text=True
     )

@@ -32,7 +32,8 @@ def test_brightwater_loads_with_its_data(brightwater) -> None:
     element = brightwater.self_assessment.elements["9.3"]
     assert (element.level, element.target, element.importance) == (2, 4, 2)
     assert brightwater.risks[1].score == 10
-    assert brightwater.branding.logo is not None and brightwater.branding.logo.is_file()
+    assert brightwater.branding.logo is not None
+    assert brightwater.branding.logo.is_file()
 
 
 def test_minimal_takes_documented_defaults(minimal) -> None:

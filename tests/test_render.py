@@ -127,7 +127,8 @@ def test_profile_values_cannot_change_markdown_structure() -> None:
     assert escape_markdown("R&D | *Lab* <b>") == r"R&D \| \*Lab\* \<b\>"
     tree = parse(f"| a |\n| --- |\n| {escape_markdown('x | y')} |\n")
     cells = [n for n in tree.walk() if n.type == "td"]
-    assert len(cells) == 1 and cells[0].children[0].children[0].content == "x | y"
+    assert len(cells) == 1
+    assert cells[0].children[0].children[0].content == "x | y"
 
 
 def test_macros_are_not_escaped_twice(brightwater) -> None:
