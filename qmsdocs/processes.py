@@ -1,0 +1,96 @@
+"""How the processes of a profile feed each other, for the process map of the quality manual (clause 4.4).
+
+An output of one process feeds an input of another when the two phrases name the same thing: the same
+meaningful words, one phrase's words inside the other's ("Objectives" -> "Quality objectives"), or a
+shared word that qualifies the thing ("Released design files" -> "Released designs"). Sharing only the
+final noun is not enough: "Purchase orders" do not feed "Works orders". A process left without such a
+link is related to the others by its type instead: management processes direct core processes, support
+processes serve them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qmsdocs.profile import Process, Profile
+
+#: Words too common in process descriptions to show a real hand-over between two processes.
+_GENERIC = frozenset(
+    "a an and the of for to from in on by with per or new all other their its our "
+    "record records data result results list lists file files information report reports "
+    "requirement requirements need needs plan plans".split()
+)
+
+
+def _stem(word: str) -> str:
+    """A crude singular: "designs" -> "design", "orders" -> "order" (enough for matching short phrases)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def keywords(phrase: str) -> list[str]:
+    """The meaningful words of *phrase*, lower case and singular, in order."""
+    return [_stem(w) for w in re.findall(r"[a-z0-9]+", phrase.lower()) if w not in _GENERIC and len(w) > 2]
+
+
+def same_thing(output: str, wanted: str) -> bool:
+    """True when the output phrase and the input phrase plausibly name the same thing (see module doc)."""
+    out_words, in_words = keywords(output), keywords(wanted)
+    if not out_words or not in_words:
+        return False
+    a, b = set(out_words), set(in_words)
+    if a <= b or b <= a:
+        return True
+    heads = {out_words[-1], in_words[-1]}
+    return bool((a & b) - heads)
+
+
+@dataclass(frozen=True)
+class Link:
+    """An output of one process that is an input of another."""
+
+    source: Process
+    target: Process
+    output: str
+    input: str
+
+
+def links(profile: Profile) -> list[Link]:
+    """Every output -> input hand-over between two different processes, in profile order."""
+    found: list[Link] = []
+    for source in profile.processes:
+        for target in profile.processes:
+            if target.id == source.id:
+                continue
+            for output in source.outputs:
+                for wanted in target.inputs:
+                    if same_thing(output, wanted):
+                        found.append(Link(source, target, output, wanted))
+    return found
+
+
+class ProcessMap:
+    """What the manual template sees as ``process_map``."""
+
+    def __init__(self, profile: Profile) -> None:
+        self._profile = profile
+        self._links = links(profile)
+
+    @property
+    def links(self) -> list[Link]:
+        """Hand-overs found by matching outputs to inputs."""
+        return list(self._links)
+
+    def of_type(self, kind: str) -> list[Process]:
+        """The processes of one type (management, core or support), in profile order."""
+        return [p for p in self._profile.processes if p.type == kind]
+
+    @property
+    def unlinked(self) -> list[Process]:
+        """Processes that no hand-over connects to another process."""
+        linked = {link.source.id for link in self._links} | {link.target.id for link in self._links}
+        return [p for p in self._profile.processes if p.id not in linked]
