@@ -1,9 +1,9 @@
 """How the processes of a profile feed each other, for the process map of the quality manual (clause 4.4).
 
 An output of one process feeds an input of another when the two phrases name the same thing: the same
-meaningful words, one phrase's words inside the other's ("Objectives" -> "Quality objectives"), or a
-shared word that qualifies the thing ("Released design files" -> "Released designs"). Sharing only the
-final noun is not enough: "Purchase orders" do not feed "Works orders". A process left without such a
+meaningful words, or one phrase's words inside the other's ("Objectives" -> "Quality objectives",
+"Released design files" -> "Released designs"), or the same final noun with the same qualifier. Sharing
+only the noun or only a qualifier is not enough: "Purchase orders" do not feed "Works orders". A process left without such a
 link is related to the others by its type instead: management processes direct core processes, support
 processes serve them.
 """
@@ -15,12 +15,8 @@ from dataclasses import dataclass
 
 from qmsdocs.profile import Process, Profile
 
-#: Words too common in process descriptions to show a real hand-over between two processes.
-_GENERIC = frozenset(
-    "a an and the of for to from in on by with per or new all other their its our "
-    "record records data result results list lists file files information report reports "
-    "requirement requirements need needs plan plans".split()
-)
+#: Words that carry no meaning of their own in a process input or output.
+_GENERIC = frozenset("a an and the of for to from in on by with per or new all other their its our".split())
 
 
 def _stem(word: str) -> str:
@@ -45,8 +41,10 @@ def same_thing(output: str, wanted: str) -> bool:
     a, b = set(out_words), set(in_words)
     if a <= b or b <= a:
         return True
-    heads = {out_words[-1], in_words[-1]}
-    return bool((a & b) - heads)
+    # the same kind of thing (same final noun), qualified the same way: "Released design files" and
+    # "Released files of the design"; a shared qualifier alone ("Approved changes", "Approved
+    # designs") or a shared noun alone ("Purchase orders", "Works orders") is not enough.
+    return out_words[-1] == in_words[-1] and len(a & b) >= 2
 
 
 @dataclass(frozen=True)
