@@ -166,7 +166,8 @@ def check_coverage(profile: Profile, the_plan: Plan) -> None:
     message = (
         f"no document of the set addresses {len(missing)} applicable ISO 9001:2015 "
         f"clause{'s' if len(missing) > 1 else ''}: {', '.join(missing)}\n" + "\n".join(hints)
-        + "\n(a clause that cannot be applied in the scope is declared under scope.exclusions, with a "
-        "justification)"
     )
+    if any(iso.is_within(clause, excludable) for clause in missing for excludable in iso.EXCLUDABLE):
+        message += ("\n(a requirement that cannot be applied within the scope is declared under "
+                    "scope.exclusions, with a justification)")
     raise CoverageError(str(profile.source or profile.organisation.name), missing, message)
