@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 from qmsdocs.profile import Process, Profile
 
@@ -28,9 +29,10 @@ def _stem(word: str) -> str:
     return word
 
 
-def keywords(phrase: str) -> list[str]:
+@lru_cache(maxsize=4096)
+def keywords(phrase: str) -> tuple[str, ...]:
     """The meaningful words of *phrase*, lower case and singular, in order."""
-    return [_stem(w) for w in re.findall(r"[a-z0-9]+", phrase.lower()) if w not in _GENERIC and len(w) > 2]
+    return tuple(_stem(w) for w in re.findall(r"[a-z0-9]+", phrase.lower()) if w not in _GENERIC and len(w) > 2)
 
 
 def same_thing(output: str, wanted: str) -> bool:
@@ -72,11 +74,14 @@ def links(profile: Profile) -> list[Link]:
 
 
 class ProcessMap:
-    """What the manual template sees as ``process_map``."""
+    """What the manual template sees as ``process_map`` (computed only when a template asks)."""
 
     def __init__(self, profile: Profile) -> None:
         self._profile = profile
-        self._links = links(profile)
+
+    @cached_property
+    def _links(self) -> list[Link]:
+        return links(self._profile)
 
     @property
     def links(self) -> list[Link]:

@@ -9,6 +9,7 @@ organisation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from qmsdocs import iso
 from qmsdocs.profile import Person, Profile, Risk
@@ -186,23 +187,26 @@ def ranked_risks(profile: Profile) -> list[RankedRisk]:
 
 
 class Registers:
-    """What the register templates see as ``registers``: the profile's schedule and risk ranking."""
+    """What the register templates see as ``registers`` (computed only when a template asks)."""
 
     bands = RISK_BANDS
 
     def __init__(self, profile: Profile) -> None:
         self._profile = profile
-        self._kept, self._removed = records_schedule(profile)
+
+    @cached_property
+    def _schedule(self) -> tuple[list[ScheduledRecord], list[RemovedRecord]]:
+        return records_schedule(self._profile)
 
     @property
     def records(self) -> list[ScheduledRecord]:
         """Records to retain, in clause order."""
-        return list(self._kept)
+        return list(self._schedule[0])
 
     @property
     def removed_records(self) -> list[RemovedRecord]:
         """Records left out because their clause is determined not applicable."""
-        return list(self._removed)
+        return list(self._schedule[1])
 
     @property
     def risks(self) -> list[RankedRisk]:

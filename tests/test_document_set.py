@@ -196,7 +196,8 @@ def test_roles_name_every_person_and_process_owner(built: Path) -> None:
     assert len(_rows(_section(text, "Process owners"))) == len(profile.processes)
 
 
-PLACEHOLDERS = re.compile(r"TODO|TBD|\[insert|\{\{|\{%|\bNone\b|\bN/A\b|\bnull\b|lorem", re.IGNORECASE)
+#: Unfinished-template markers (any case) and Python/YAML empty values printed as text (exact case).
+PLACEHOLDERS = re.compile(r"(?i:TODO|TBD|\[insert|lorem ipsum|xxx)|\{\{|\{%|\bNone\b|\bN/A\b|\bnull\b")
 
 
 @pytest.mark.parametrize("name", PROFILES)
@@ -211,7 +212,6 @@ def test_no_placeholder_or_empty_value_in_any_document(built: Path, name: str) -
             if line.startswith("|") and not is_header:
                 cells = [c.strip() for c in line.strip()[1:-1].split(" | ")]
                 assert all(cells), f"{path.name}:{index + 1}: empty table cell: {line}"
-        assert not re.search(r"^#+ .*\n+(?=#+ |\Z)", text, re.MULTILINE) or True
         for heading in re.finditer(r"^(#{2,}) (.+)\n\n(?=#{2,} )", text, re.MULTILINE):
             deeper = text[heading.end():].startswith(heading.group(1) + "#")
             assert deeper, f"{path.name}: empty section '{heading.group(2)}'"
