@@ -19,7 +19,7 @@ from qmsdocs.library import TemplateLibrary
 from qmsdocs.markdown import parse
 from qmsdocs.md_writer import write_markdown
 from qmsdocs.paths import atomic_write, inside, safe_filename
-from qmsdocs.plan import Omission, plan
+from qmsdocs.plan import Omission, check_coverage, plan
 from qmsdocs.profile import Profile, load_profile
 from qmsdocs.render import render
 
@@ -100,6 +100,7 @@ def build_profile(
         layers = [profile.templates, *templates] if profile.templates else list(templates)
         library = TemplateLibrary(layers)
         the_plan = plan(profile, library)
+        check_coverage(profile, the_plan)
         result.omitted = list(the_plan.omitted)
         wanted = tuple(formats or profile.output.formats)
         out_dir = inside(out, safe_filename(source.stem))

@@ -79,3 +79,12 @@ class DocumentError(QmsDocsError):
 
 class BuildError(QmsDocsError):
     """A build could not run at all (output folder locked, not writable, ...)."""
+
+
+class CoverageError(QmsDocsError):
+    """The planned document set leaves applicable ISO 9001:2015 clauses without a document."""
+
+    def __init__(self, profile: str, clauses: list[str], message: str) -> None:
+        self.profile = profile
+        self.clauses = clauses
+        super().__init__(f"{profile}: {message}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from qmsdocs import iso
 from qmsdocs.document import DocumentMeta, Revision, Signatory
-from qmsdocs.errors import TemplateError
+from qmsdocs.errors import CoverageError, TemplateError
 from qmsdocs.library import CATEGORY_ORDER, TemplateInfo, TemplateLibrary
 from qmsdocs.profile import Person, Profile, Roles
 
@@ -115,3 +115,59 @@ def plan(profile: Profile, library: TemplateLibrary) -> Plan:
     documents.sort(key=lambda spec: (CATEGORY_ORDER.index(spec.meta.category), spec.meta.id))
     omitted.sort(key=lambda o: o.id)
     return Plan(tuple(documents), tuple(omitted))
+
+
+#: Documents that list every clause (the manual's clause sections, the cross-reference matrix): they
+#: summarise coverage and must not count as covering a clause themselves.
+COVERAGE_EXEMPT: tuple[str, ...] = ("QM-01", "REG-03")
+
+
+def _addresses(clauses: tuple[str, ...], clause: str) -> bool:
+    return any(iso.is_within(c, clause) or iso.is_within(clause, c) for c in clauses)
+
+
+def uncovered_clauses(profile: Profile, the_plan: Plan) -> list[str]:
+    """Applicable ISO 9001:2015 clauses (4.1 to 10.3) that no document of the set addresses."""
+    counted = [spec for spec in the_plan.documents if spec.meta.id not in COVERAGE_EXEMPT]
+    return [
+        clause
+        for clause in iso.ISO9001_CLAUSES
+        if profile.applies(clause) and not any(_addresses(spec.meta.clauses, clause) for spec in counted)
+    ]
+
+
+def _nearest_templates(clause: str, the_plan: Plan) -> list[DocumentSpec]:
+    """Documents addressing the closest clauses (same parent clause first): where the clause likely belongs."""
+    counted = [spec for spec in the_plan.documents if spec.meta.id not in COVERAGE_EXEMPT]
+    parent = iso.clause_parent(clause)
+    while parent is not None:
+        near = [spec for spec in counted if any(iso.is_within(c, parent) for c in spec.meta.clauses)]
+        if near:
+            return near
+        parent = iso.clause_parent(parent)
+    return []
+
+
+def check_coverage(profile: Profile, the_plan: Plan) -> None:
+    """Raise CoverageError when an applicable clause has no document in *the_plan* (QM-01, REG-03 aside)."""
+    missing = uncovered_clauses(profile, the_plan)
+    if not missing:
+        return
+    hints = []
+    for clause in missing:
+        near = _nearest_templates(clause, the_plan)
+        where = (
+            " or ".join(f"{spec.meta.template} ({spec.meta.id})" for spec in near[:2])
+            if near
+            else "a template of a --templates layer"
+        )
+        hints.append(f"- {clause} {iso.ISO9001_CLAUSES[clause]}: add \"{clause}\" to the clauses: front matter "
+                     f"of {where}")
+    message = (
+        f"no document of the set addresses {len(missing)} applicable ISO 9001:2015 "
+        f"clause{'s' if len(missing) > 1 else ''}: {', '.join(missing)}\n" + "\n".join(hints)
+    )
+    if any(iso.is_within(clause, excludable) for clause in missing for excludable in iso.EXCLUDABLE):
+        message += ("\n(a requirement that cannot be applied within the scope is declared under "
+                    "scope.exclusions, with a justification)")
+    raise CoverageError(str(profile.source or profile.organisation.name), missing, message)

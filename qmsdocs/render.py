@@ -26,7 +26,9 @@ from qmsdocs import iso
 from qmsdocs.errors import TemplateError
 from qmsdocs.library import TemplateLibrary
 from qmsdocs.plan import DocumentSpec, Plan
+from qmsdocs.processes import ProcessMap
 from qmsdocs.profile import Person, Profile
+from qmsdocs.registers import Registers
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])|&(?=#?\w+;)")
 
@@ -156,6 +158,8 @@ def context(spec: DocumentSpec, profile: Profile, plan: Plan, images: dict[str, 
         "iso9001": iso.ISO9001_CLAUSES,
         "iso9004": iso.ISO9004_ELEMENTS,
         "Md": Md,
+        "registers": Registers(profile),
+        "process_map": ProcessMap(profile),
     }
 
 
