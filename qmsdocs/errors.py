@@ -79,3 +79,15 @@ class DocumentError(QmsDocsError):
 
 class BuildError(QmsDocsError):
     """A build could not run at all (output folder locked, not writable, ...)."""
+
+
+class ConfigError(QmsDocsError):
+    """The workspace configuration (qmsdocs.toml) is not valid: carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class WorkspaceError(QmsDocsError):
+    """A workspace file could not be written (it exists, the folder is not empty, ...)."""
