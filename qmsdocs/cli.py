@@ -214,7 +214,7 @@ def templates_eject(name: str, to: Path, extends: bool, force: bool) -> None:
 
     written = eject(name, to, extends=extends, force=force)
     click.echo(f"wrote {written}")
-    click.echo("edit it, then run: qmsdocs check" + ("" if to == Path("templates") else f" --templates {to}"))
+    click.echo("edit it, then run: qmsdocs check (with --templates for a folder qmsdocs.toml does not name)")
 
 
 @main.command("check")
@@ -228,7 +228,8 @@ def check_command(profiles: Sequence[Path], templates: Sequence[Path]) -> None:
     """
     from qmsdocs.check import check_library
 
-    report = check_library(list(templates), [*bundled_examples(), *profiles])
+    chosen = list(dict.fromkeys(path.resolve() for path in [*bundled_examples(), *profiles]))
+    report = check_library(list(templates), chosen)
     for problem in report.problems:
         click.echo(str(problem), err=True)
     click.echo(report.summary(), err=not report.ok)

@@ -280,6 +280,17 @@ class TemplateLibrary:
         self._templates, self._problems = by_id, problems
         return by_id, problems
 
+    def set_aside_problems(self) -> list[TemplateError]:
+        """Return the loading problems and go on with the templates that loaded (for ``qmsdocs check``,
+        which reports every problem and still renders the rest)."""
+        _, problems = self.scan()
+        self._problems = []
+        return problems
+
+    def parse(self, file: Path, display: str) -> nodes.Template:
+        """The syntax tree of a template file; a syntax error is a TemplateError with file:line."""
+        return self._parse_file(file, display)
+
     def find(self, name: str) -> tuple[str, str, Path]:
         """(layer, relative path, file) of a document id or a template path ("layouts/procedure.md.j2").
 
