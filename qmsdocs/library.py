@@ -271,9 +271,15 @@ class TemplateLibrary:
                 continue
             info = TemplateInfo(relative, layer, file, front)
             if front.id in by_id:
+                # Layers are walked highest first: blame the file in the higher layer, which is the
+                # one a consultant added (a built-in template is never the one to change).
                 other = by_id[front.id]
+                replace = f"; to replace it, put your template at {relative}" if layer == "builtin" else ""
                 problems.append(
-                    TemplateError(display, 2, f"id '{front.id}' is already used by {self.display_name(other.layer, other.path)}")
+                    TemplateError(
+                        self.display_name(other.layer, other.path), 2,
+                        f"id '{front.id}' is already used by {display}{replace}",
+                    )
                 )
                 continue
             by_id[front.id] = info
