@@ -88,13 +88,13 @@ def _check_files(library: TemplateLibrary, found: _Collector) -> int:
         try:  # compiling finds what parsing does not: unknown filters and tests
             source = split_front_matter(file.read_text(encoding="utf-8"), display)[1]
             library.env.compile(source, name=display, filename=str(file))
-        except TemplateSyntaxError as error:
-            found.add(TemplateError(display, error.lineno, error.message or "the template does not compile"))
+        except TemplateSyntaxError as syntax:
+            found.add(TemplateError(display, syntax.lineno, syntax.message or "the template does not compile"))
         if layer != "builtin":
-            for error in library.block_problems(file, display):
-                found.add(error)
-        for error in field_problems(tree, display):
-            found.add(error)
+            for problem in library.block_problems(file, display):
+                found.add(problem)
+        for problem in field_problems(tree, display):
+            found.add(problem)
     return count
 
 
@@ -120,8 +120,8 @@ def check_library(layers: Sequence[Path], profiles: Sequence[Path]) -> CheckRepo
             layered = TemplateLibrary([profile.templates, *layers])
             configure(layered)
             _check_files(layered, found)
-            for error in layered.set_aside_problems():
-                found.add(error)
+            for loading_error in layered.set_aside_problems():
+                found.add(loading_error)
         try:
             the_plan = plan(profile, layered)
         except TemplateError as error:

@@ -83,11 +83,15 @@ def _decode_error(file: str, error: tomllib.TOMLDecodeError) -> Problem:
     message = str(error)
     match = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
     if match:
-        return Problem(file, int(match.group(1)), int(match.group(2)), f"not valid TOML: {message[: match.start()]}")
+        return Problem(
+            file, int(match.group(1)), int(match.group(2)), f"not valid TOML: {message[: match.start()]}"
+        )
     return Problem(file, None, None, f"not valid TOML: {message.removesuffix(' (at end of document)')}")
 
 
-def _paths(file: str, line: int | None, key: str, value: Any, base: Path, is_dir: bool) -> list[Path] | Problem:
+def _paths(
+    file: str, line: int | None, key: str, value: Any, base: Path, is_dir: bool
+) -> list[Path] | Problem:
     items = value if isinstance(value, list) else [value]
     if not all(isinstance(item, str) and item for item in items):
         kind = "a list of folder names" if key == "templates" else "a file name"
@@ -95,9 +99,13 @@ def _paths(file: str, line: int | None, key: str, value: Any, base: Path, is_dir
     paths = [(base / item).resolve() for item in items]
     for item, path in zip(items, paths, strict=True):
         if is_dir and not path.is_dir():
-            return Problem(file, line, None, f"folder not found: {item} (paths are relative to {Path(file).name})", key)
+            return Problem(
+                file, line, None, f"folder not found: {item} (paths are relative to {Path(file).name})", key
+            )
         if not is_dir and not path.is_file():
-            return Problem(file, line, None, f"file not found: {item} (paths are relative to {Path(file).name})", key)
+            return Problem(
+                file, line, None, f"file not found: {item} (paths are relative to {Path(file).name})", key
+            )
     return paths
 
 
@@ -122,12 +130,16 @@ def parse_config(text: str, file: Path) -> Config:
             continue
         if key == "templates":
             if not isinstance(value, list):
-                problems.append(Problem(name, line, None, 'must be a list, e.g. templates = ["templates"]', key))
+                problems.append(
+                    Problem(name, line, None, 'must be a list, e.g. templates = ["templates"]', key)
+                )
                 continue
             result = _paths(name, line, key, value, base, is_dir=True)
         elif key == "output":
             if not isinstance(value, str) or not value:
-                problems.append(Problem(name, line, None, 'must be a folder name in quotes, e.g. "output"', key))
+                problems.append(
+                    Problem(name, line, None, 'must be a folder name in quotes, e.g. "output"', key)
+                )
                 continue
             result = [(base / value).resolve()]
         elif key == "formats":
@@ -162,5 +174,7 @@ def load_config(path: Path | None = None, cwd: Path | None = None) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise ConfigError([Problem(str(path), None, None, f"cannot read the file: {error.strerror}")]) from None
+        raise ConfigError(
+            [Problem(str(path), None, None, f"cannot read the file: {error.strerror}")]
+        ) from None
     return parse_config(text, path)

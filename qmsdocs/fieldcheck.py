@@ -87,41 +87,52 @@ class _Scope:
             return fields.get(node.attr) if fields else None
         if isinstance(node, nodes.Filter) and node.name in _SAME_ITEMS and node.node is not None:
             return self.type_of(node.node)
-        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, int):
+        if (
+            isinstance(node, nodes.Getitem)
+            and isinstance(node.arg, nodes.Const)
+            and isinstance(node.arg.value, int)
+        ):
             return _item(self.type_of(node.node), "item")
         return None
 
 
+def _bind_loop(scope: _Scope, node: nodes.For) -> None:
+    target, source = node.target, node.iter
+    if isinstance(source, nodes.Call) and isinstance(source.node, nodes.Getattr):
+        method = source.node
+        if method.attr in ("values", "items"):
+            value = _item(scope.type_of(method.node), "value")
+            if method.attr == "values" and isinstance(target, nodes.Name):
+                scope.bind(target.name, value)
+            elif isinstance(target, nodes.Tuple) and len(target.items) == 2:
+                key, val = target.items
+                if isinstance(key, nodes.Name):
+                    scope.bind(key.name, str)
+                if isinstance(val, nodes.Name):
+                    scope.bind(val.name, value)
+            return
+    if isinstance(target, nodes.Name):
+        scope.bind(target.name, _item(scope.type_of(source), "item"))
+    else:
+        for name in target.find_all(nodes.Name):
+            scope.bind(name.name, None)
+
+
 def _bind_names(tree: nodes.Template) -> _Scope:
     scope = _Scope()
-    for node in tree.find_all((nodes.Macro, nodes.CallBlock)):
-        for arg in node.args:
+    for macro in tree.find_all(nodes.Macro):
+        for arg in macro.args:
+            scope.bind(arg.name, None)
+    for call in tree.find_all(nodes.CallBlock):
+        for arg in call.args:
             scope.bind(arg.name, None)
     for _ in range(2):  # twice, so that a set that uses a later-bound name resolves too
         for node in tree.find_all((nodes.Assign, nodes.For)):
-            target = node.target
             if isinstance(node, nodes.Assign):
-                if isinstance(target, nodes.Name):
-                    scope.bind(target.name, scope.type_of(node.node))
-                continue
-            source = node.iter
-            call = source if isinstance(source, nodes.Call) and isinstance(source.node, nodes.Getattr) else None
-            if call is not None and call.node.attr in ("values", "items"):
-                value = _item(scope.type_of(call.node.node), "value")
-                if call.node.attr == "values" and isinstance(target, nodes.Name):
-                    scope.bind(target.name, value)
-                elif isinstance(target, nodes.Tuple) and len(target.items) == 2:
-                    key, val = target.items
-                    if isinstance(key, nodes.Name):
-                        scope.bind(key.name, str)
-                    if isinstance(val, nodes.Name):
-                        scope.bind(val.name, value)
-                continue
-            if isinstance(target, nodes.Name):
-                scope.bind(target.name, _item(scope.type_of(source), "item"))
-            else:
-                for name in target.find_all(nodes.Name):
-                    scope.bind(name.name, None)
+                if isinstance(node.target, nodes.Name):
+                    scope.bind(node.target.name, scope.type_of(node.node))
+            elif isinstance(node, nodes.For):
+                _bind_loop(scope, node)
     return scope
 
 
@@ -142,11 +153,17 @@ def field_problems(tree: nodes.Template, display: str) -> list[TemplateError]:
     for node in tree.find_all(nodes.Getattr):
         owner = _unwrap(scope.type_of(node.node))
         fields = _fields(owner)
-        if fields is None or node.attr in fields or (hasattr(owner, node.attr) and not node.attr.startswith("_")):
+        if (
+            fields is None
+            or node.attr in fields
+            or (hasattr(owner, node.attr) and not node.attr.startswith("_"))
+        ):
             continue
         close = difflib.get_close_matches(node.attr, list(fields), n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else f" (fields: {', '.join(fields)})"
         problems.append(
-            TemplateError(display, node.lineno, f"{_path_text(node)}: {owner.__name__} has no field '{node.attr}'{hint}")
+            TemplateError(
+                display, node.lineno, f"{_path_text(node)}: {owner.__name__} has no field '{node.attr}'{hint}"
+            )
         )
     return problems

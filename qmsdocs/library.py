@@ -119,9 +119,7 @@ class _FrontMatterLoader(FileSystemLoader):
     outside it and an ``{% include %}`` from reading a layer's non-template files.
     """
 
-    def get_source(
-        self, environment: Any, template: str
-    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+    def get_source(self, environment: Any, template: str) -> tuple[str, str, Callable[[], bool]]:
         if not template.endswith(".j2"):
             raise TemplateNotFound(template, f"{template} (only .j2 templates of the template folders can be loaded)")
         source, filename, uptodate = super().get_source(environment, template)
@@ -153,14 +151,14 @@ class _Sandbox(SandboxedEnvironment):
         """``*`` and ``**`` with a size check first, so a template cannot exhaust memory or time."""
         if operator == "*":
             for seq, count in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(count, int):
-                    if len(seq) * count > MAX_REPEAT:
-                        raise SecurityError(f"repetition too large: more than {MAX_REPEAT} items")
+                sized = isinstance(seq, str | list | tuple) and isinstance(count, int)
+                if sized and len(seq) * count > MAX_REPEAT:
+                    raise SecurityError(f"repetition too large: more than {MAX_REPEAT} items")
             return left * right
         if operator == "**":
-            if isinstance(left, int) and isinstance(right, int) and right > 0:
-                if max(abs(left).bit_length(), 1) * right > MAX_POWER_BITS:
-                    raise SecurityError("power too large")
+            integers = isinstance(left, int) and isinstance(right, int) and right > 0
+            if integers and max(abs(left).bit_length(), 1) * right > MAX_POWER_BITS:
+                raise SecurityError("power too large")
             return left**right
         return super().call_binop(context, operator, left, right)
 

@@ -48,7 +48,7 @@ def eject(name: str, to: Path, *, extends: bool = False, force: bool = False) ->
     return target
 
 
-CONFIG_TEXT = '''\
+CONFIG_TEXT = """\
 # qmsdocs workspace configuration. Paths are relative to this file; command-line options win.
 # Run from this folder:  qmsdocs build profiles/*.yaml   and   qmsdocs check profiles/*.yaml
 
@@ -64,9 +64,9 @@ output = "output"
 
 # House-style Word document for DOCX output (default: the profile's branding).
 # reference_docx = "house-style.docx"
-'''
+"""
 
-TEMPLATES_README = '''\
+TEMPLATES_README = """\
 # House templates
 
 Templates here replace or extend the built-in qmsdocs templates. A file at the same path as a
@@ -79,9 +79,9 @@ built-in template (see `qmsdocs templates list`) replaces it; a new file with fr
 - `qmsdocs check profiles/*.yaml` finds mistakes in these templates, with file and line.
 
 The guide: docs/customising.md in the qmsdocs sources.
-'''
+"""
 
-OVERRIDE_TEXT = '''\
+OVERRIDE_TEXT = """\
 ---
 id: QP-12
 title: Internal audit
@@ -96,7 +96,7 @@ Internal audits give {{ org.name }} an independent view of whether its quality m
 as planned and meets {{ profile.scope.standard }} (clause 9.2). This procedure explains how audits are
 planned, carried out, reported and followed up, and how their results reach top management.
 {% endblock %}
-'''
+"""
 
 
 def init_workspace(directory: Path, profiles: Path, *, force: bool = False) -> list[Path]:

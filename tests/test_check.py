@@ -18,20 +18,24 @@ def test_builtin_library_is_clean(runner) -> None:
 
 
 def test_every_kind_of_problem_is_reported_at_once(write_tree, profiles_dir: Path) -> None:
-    root = write_tree({
-        "house/procedures/internal-audit.md.j2": FRONT.format(id="QP-12", title="Internal audit") + """\
+    root = write_tree(
+        {
+            "house/procedures/internal-audit.md.j2": FRONT.format(id="QP-12", title="Internal audit")
+            + """\
             {% extends "builtin/procedures/internal-audit.md.j2" %}
             {% block purpose %}{{ org.nmae }} and {{ profile.scope.statment }}{% endblock %}
             {% block recrods %}x{% endblock %}
             """,
-        "house/procedures/broken.md.j2": FRONT.format(id="WI-01", title="Broken") + "Text\n{% if %}\n",
-        "house/procedures/copy.md.j2": FRONT.format(id="WI-02", title="Copy") + "{{ doc.titel }}\n",
-        "house/procedures/again.md.j2": FRONT.format(id="WI-02", title="Again") + "Fine.\n",
-        "house/procedures/front.md.j2": "---\nid: lower-case\ntitle: Bad id\ncategory: memo\n---\nx\n",
-        "house/procedures/filter.md.j2": FRONT.format(id="WI-03", title="Filter") + "{{ org.name | shout }}\n",
-        "house/procedures/runtime.md.j2": FRONT.format(id="WI-04", title="Runtime")
-        + "Line\n{{ documents.ref('QP-99') }}\n",
-    })
+            "house/procedures/broken.md.j2": FRONT.format(id="WI-01", title="Broken") + "Text\n{% if %}\n",
+            "house/procedures/copy.md.j2": FRONT.format(id="WI-02", title="Copy") + "{{ doc.titel }}\n",
+            "house/procedures/again.md.j2": FRONT.format(id="WI-02", title="Again") + "Fine.\n",
+            "house/procedures/front.md.j2": "---\nid: lower-case\ntitle: Bad id\ncategory: memo\n---\nx\n",
+            "house/procedures/filter.md.j2": FRONT.format(id="WI-03", title="Filter")
+            + "{{ org.name | shout }}\n",
+            "house/procedures/runtime.md.j2": FRONT.format(id="WI-04", title="Runtime")
+            + "Line\n{{ documents.ref('QP-99') }}\n",
+        }
+    )
     house = root / "house/procedures"
     report = check_library([root / "house"], [profiles_dir / "minimal.yaml"])
     assert not report.ok
@@ -58,9 +62,13 @@ def test_every_kind_of_problem_is_reported_at_once(write_tree, profiles_dir: Pat
 
 def test_profile_problems_are_reported_too(tmp_path: Path, profile_copy) -> None:
     source = profile_copy("minimal.yaml")
-    source.write_text(source.read_text(encoding="utf-8").replace("name: Lindqvist", "nam: Lindqvist"), encoding="utf-8")
+    source.write_text(
+        source.read_text(encoding="utf-8").replace("name: Lindqvist", "nam: Lindqvist"), encoding="utf-8"
+    )
     report = check_library([], [source])
-    assert any(f"{source}:5:3: organisation.nam: unknown field; did you mean 'name'?" in p for p in report.problems)
+    assert any(
+        f"{source}:5:3: organisation.nam: unknown field; did you mean 'name'?" in p for p in report.problems
+    )
 
 
 def test_client_layer_named_in_the_profile_is_checked(profile_copy, tmp_path: Path) -> None:
@@ -82,10 +90,12 @@ def test_client_layer_named_in_the_profile_is_checked(profile_copy, tmp_path: Pa
 
 
 def test_cli_check_exits_1_and_lists_problems(runner, write_tree) -> None:
-    root = write_tree({
-        "house/procedures/a.md.j2": FRONT.format(id="WI-01", title="A") + "{{ org.nmae }}\n",
-        "house/procedures/b.md.j2": FRONT.format(id="WI-02", title="B") + "{% for %}\n",
-    })
+    root = write_tree(
+        {
+            "house/procedures/a.md.j2": FRONT.format(id="WI-01", title="A") + "{{ org.nmae }}\n",
+            "house/procedures/b.md.j2": FRONT.format(id="WI-02", title="B") + "{% for %}\n",
+        }
+    )
     result = runner.invoke(main, ["check", "--templates", str(root / "house")])
     assert result.exit_code == 1
     assert f"{root / 'house/procedures/a.md.j2'}:6: org.nmae" in result.stderr
@@ -95,15 +105,18 @@ def test_cli_check_exits_1_and_lists_problems(runner, write_tree) -> None:
 
 
 def test_loop_variables_are_checked_against_the_item_model(write_tree, profiles_dir: Path) -> None:
-    root = write_tree({
-        "house/procedures/a.md.j2": FRONT.format(id="WI-01", title="A") + """\
+    root = write_tree(
+        {
+            "house/procedures/a.md.j2": FRONT.format(id="WI-01", title="A")
+            + """\
             {% for p in profile.processes | selectattr("type", "equalto", "core") %}
             {{ p.name }} {{ p.ower }}
             {% endfor %}
             {% for key, person in profile.people.items() %}{{ person.titel }}{% endfor %}
             {% set ia = profile.internal_audit %}{{ ia.frequency }}
             """,
-    })
+        }
+    )
     report = check_library([root / "house"], [])
     assert report.problems == [
         f"{root / 'house/procedures/a.md.j2'}:7: p.ower: Process has no field 'ower'; did you mean 'owner'?",

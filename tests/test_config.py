@@ -11,7 +11,7 @@ from qmsdocs.config import load_config
 from qmsdocs.errors import ConfigError
 
 OVERRIDE = (
-    "---\nid: QP-12\ntitle: Internal audit\ncategory: procedure\nclauses: [\"9.2\"]\nowner: internal_audit_lead\n---\n"
+    '---\nid: QP-12\ntitle: Internal audit\ncategory: procedure\nclauses: ["9.2"]\nowner: internal_audit_lead\n---\n'
     '{{% extends "builtin/procedures/internal-audit.md.j2" %}}\n{{% block purpose %}}{text}{{% endblock %}}\n'
 )
 
@@ -22,7 +22,9 @@ def workspace(tmp_path: Path, profile_copy) -> Path:
     for name in ("house", "other"):
         folder = tmp_path / name / "procedures"
         folder.mkdir(parents=True)
-        (folder / "internal-audit.md.j2").write_text(OVERRIDE.format(text=f"From the {name} layer."), encoding="utf-8")
+        (folder / "internal-audit.md.j2").write_text(
+            OVERRIDE.format(text=f"From the {name} layer."), encoding="utf-8"
+        )
     (tmp_path / "qmsdocs.toml").write_text(
         'templates = ["house"]\noutput = "built"\nformats = ["md"]\n', encoding="utf-8"
     )
@@ -49,7 +51,9 @@ def test_command_line_wins_over_config(runner, workspace: Path, monkeypatch) -> 
     assert not (workspace / "built").exists()
 
 
-def test_config_option_and_paths_relative_to_the_file(runner, workspace: Path, tmp_path: Path, monkeypatch) -> None:
+def test_config_option_and_paths_relative_to_the_file(
+    runner, workspace: Path, tmp_path: Path, monkeypatch
+) -> None:
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -68,12 +72,16 @@ def test_config_layers_apply_to_templates_list(runner, workspace: Path, monkeypa
 
 
 def test_unknown_key_has_line_and_hint(tmp_path: Path) -> None:
-    (tmp_path / "qmsdocs.toml").write_text('output = "out"\n\ntemplate = ["t"]\nfrobnicate = 1\n', encoding="utf-8")
+    (tmp_path / "qmsdocs.toml").write_text(
+        'output = "out"\n\ntemplate = ["t"]\nfrobnicate = 1\n', encoding="utf-8"
+    )
     with pytest.raises(ConfigError) as caught:
         load_config(cwd=tmp_path)
     lines = str(caught.value).splitlines()
     assert lines[0] == f"{tmp_path / 'qmsdocs.toml'}:3: template: unknown key; did you mean 'templates'?"
-    assert lines[1].startswith(f"{tmp_path / 'qmsdocs.toml'}:4: frobnicate: unknown key (known keys: templates,")
+    assert lines[1].startswith(
+        f"{tmp_path / 'qmsdocs.toml'}:4: frobnicate: unknown key (known keys: templates,"
+    )
 
 
 def test_toml_syntax_error_has_line_and_column(tmp_path: Path) -> None:
@@ -87,7 +95,9 @@ def test_bad_values_are_reported_together(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(cwd=tmp_path)
     message = str(caught.value)
-    assert "qmsdocs.toml:1: templates: folder not found: missing (paths are relative to qmsdocs.toml)" in message
+    assert (
+        "qmsdocs.toml:1: templates: folder not found: missing (paths are relative to qmsdocs.toml)" in message
+    )
     assert 'qmsdocs.toml:2: formats: must be a list of "docx" and/or "md"' in message
 
 

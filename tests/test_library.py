@@ -34,14 +34,17 @@ def _render(library: TemplateLibrary, profile: Profile, doc_id: str) -> str:
 
 
 def test_block_override_replaces_one_section(write_tree, brightwater) -> None:
-    root = write_tree({
-        "house/procedures/internal-audit.md.j2": AUDIT_FRONT + """\
+    root = write_tree(
+        {
+            "house/procedures/internal-audit.md.j2": AUDIT_FRONT
+            + """\
             {% extends "builtin/procedures/internal-audit.md.j2" %}
             {% block purpose %}
             Audits at {{ org.short_name }} follow the house method.
             {% endblock %}
             """,
-    })
+        }
+    )
     library = TemplateLibrary([root / "house"])
     text = _render(library, brightwater, "QP-12")
     builtin = _render(TemplateLibrary(), brightwater, "QP-12")
@@ -62,14 +65,17 @@ def test_layout_override_applies_to_every_procedure(write_tree, brightwater) -> 
 
 
 def test_unknown_block_is_an_error_with_file_line_and_hint(write_tree) -> None:
-    root = write_tree({
-        "house/procedures/internal-audit.md.j2": AUDIT_FRONT + """\
+    root = write_tree(
+        {
+            "house/procedures/internal-audit.md.j2": AUDIT_FRONT
+            + """\
             {% extends "builtin/procedures/internal-audit.md.j2" %}
             {% block purpose %}Fine.{% endblock %}
 
             {% block recrods %}Never shown.{% endblock %}
             """,
-    })
+        }
+    )
     library = TemplateLibrary([root / "house"])
     with pytest.raises(TemplateError) as caught:
         library.templates()
@@ -82,41 +88,58 @@ def test_unknown_block_is_an_error_with_file_line_and_hint(write_tree) -> None:
 
 
 def test_unknown_block_fails_the_build_with_its_location(write_tree, profile_copy, tmp_path) -> None:
-    root = write_tree({
-        "house/procedures/internal-audit.md.j2": AUDIT_FRONT
-        + '{% extends "builtin/procedures/internal-audit.md.j2" %}\n{% block purpse %}x{% endblock %}\n',
-    })
-    report = build([profile_copy("minimal.yaml")], tmp_path / "out", formats=["md"], templates=[root / "house"])
+    root = write_tree(
+        {
+            "house/procedures/internal-audit.md.j2": AUDIT_FRONT
+            + '{% extends "builtin/procedures/internal-audit.md.j2" %}\n{% block purpse %}x{% endblock %}\n',
+        }
+    )
+    report = build(
+        [profile_copy("minimal.yaml")], tmp_path / "out", formats=["md"], templates=[root / "house"]
+    )
     assert not report.ok
     assert "internal-audit.md.j2:9: block 'purpse' does not exist" in report.profiles[0].errors[0]
     assert "did you mean 'purpose'?" in report.profiles[0].errors[0]
 
 
 def test_blocks_nested_inside_an_override_are_allowed(write_tree, brightwater) -> None:
-    root = write_tree({
-        "house/procedures/internal-audit.md.j2": AUDIT_FRONT + """\
+    root = write_tree(
+        {
+            "house/procedures/internal-audit.md.j2": AUDIT_FRONT
+            + """\
             {% extends "builtin/procedures/internal-audit.md.j2" %}
             {% block purpose %}{% block purpose_intro %}Nested text.{% endblock %}{% endblock %}
             """,
-    })
+        }
+    )
     assert "Nested text." in _render(TemplateLibrary([root / "house"]), brightwater, "QP-12")
 
 
 def test_override_extending_itself_is_explained(write_tree) -> None:
-    root = write_tree({
-        "house/procedures/internal-audit.md.j2": AUDIT_FRONT
-        + '{% extends "procedures/internal-audit.md.j2" %}\n{% block purpose %}x{% endblock %}\n',
-    })
-    with pytest.raises(TemplateError, match=r"internal-audit.md.j2:8: extends .*extend \"builtin/procedures/internal-audit.md.j2\""):
+    root = write_tree(
+        {
+            "house/procedures/internal-audit.md.j2": AUDIT_FRONT
+            + '{% extends "procedures/internal-audit.md.j2" %}\n{% block purpose %}x{% endblock %}\n',
+        }
+    )
+    with pytest.raises(
+        TemplateError,
+        match=r"internal-audit.md.j2:8: extends .*extend \"builtin/procedures/internal-audit.md.j2\"",
+    ):
         TemplateLibrary([root / "house"]).templates()
 
 
 def test_higher_layer_wins(write_tree, brightwater) -> None:
-    override = AUDIT_FRONT + '{% extends "builtin/procedures/internal-audit.md.j2" %}\n{% block purpose %}{} layer.{% endblock %}\n'
-    root = write_tree({
-        "client/procedures/internal-audit.md.j2": override.replace("{}", "Client"),
-        "house/procedures/internal-audit.md.j2": override.replace("{}", "House"),
-    })
+    override = (
+        AUDIT_FRONT
+        + '{% extends "builtin/procedures/internal-audit.md.j2" %}\n{% block purpose %}{} layer.{% endblock %}\n'
+    )
+    root = write_tree(
+        {
+            "client/procedures/internal-audit.md.j2": override.replace("{}", "Client"),
+            "house/procedures/internal-audit.md.j2": override.replace("{}", "House"),
+        }
+    )
     text = _render(TemplateLibrary([root / "client", root / "house"]), brightwater, "QP-12")
     assert "Client layer." in text
     assert "House layer." not in text
@@ -172,7 +195,13 @@ def test_new_document_with_an_id_already_used_is_an_error(write_tree) -> None:
 def test_blocks_include_inherited_layout_blocks() -> None:
     library = TemplateLibrary()
     assert library.blocks("builtin/procedures/internal-audit.md.j2") == [
-        "purpose", "scope", "definitions", "responsibilities", "procedure", "records", "related",
+        "purpose",
+        "scope",
+        "definitions",
+        "responsibilities",
+        "procedure",
+        "records",
+        "related",
     ]
     assert library.blocks("statement/scope.md.j2")[:2] == ["scope", "products"]
 
@@ -221,9 +250,9 @@ def test_eject_copies_the_builtin_source(runner, tmp_path) -> None:
     result = runner.invoke(main, ["templates", "eject", "QP-12", "--to", str(tmp_path / "t")])
     assert result.exit_code == 0, result.output
     copy = tmp_path / "t/procedures/internal-audit.md.j2"
-    assert copy.read_text(encoding="utf-8") == (TemplateLibrary().builtin / "procedures/internal-audit.md.j2").read_text(
-        encoding="utf-8"
-    )
+    assert copy.read_text(encoding="utf-8") == (
+        TemplateLibrary().builtin / "procedures/internal-audit.md.j2"
+    ).read_text(encoding="utf-8")
 
 
 def test_eject_refuses_to_overwrite_without_force(runner, tmp_path) -> None:

@@ -42,7 +42,10 @@ def test_broken_profile_is_rejected(profiles_dir: Path) -> None:
     data["organisation"]["nmae"] = data["organisation"].pop("name")
     data["risks"][0]["likelihood"] = 9
     data["output"] = {"formats": ["pdf"]}
-    errors = {(tuple(e.absolute_path), e.validator) for e in Draft202012Validator(profile_schema()).iter_errors(data)}
+    errors = {
+        (tuple(e.absolute_path), e.validator)
+        for e in Draft202012Validator(profile_schema()).iter_errors(data)
+    }
     assert (("organisation",), "required") in errors
     assert (("organisation",), "additionalProperties") in errors
     assert (("risks", 0, "likelihood"), "maximum") in errors

@@ -108,12 +108,22 @@ def test_ordinary_arithmetic_and_repetition_still_work(tmp_path: Path, minimal: 
 
 
 @pytest.mark.parametrize("name", ["init globals", "include passwd", "path read", "huge range"])
-def test_cli_build_reports_the_attack_without_traceback(runner, tmp_path: Path, profile_copy, name: str) -> None:
+def test_cli_build_reports_the_attack_without_traceback(
+    runner, tmp_path: Path, profile_copy, name: str
+) -> None:
     _hostile(tmp_path, ATTACKS[name])
     result = runner.invoke(
         main,
-        ["build", str(profile_copy("minimal.yaml")), "-f", "md", "-o", str(tmp_path / "out"),
-         "-t", str(tmp_path / "layer")],
+        [
+            "build",
+            str(profile_copy("minimal.yaml")),
+            "-f",
+            "md",
+            "-o",
+            str(tmp_path / "out"),
+            "-t",
+            str(tmp_path / "layer"),
+        ],
     )
     assert result.exit_code == 1
     assert f"{tmp_path / 'layer/procedures/hostile.md.j2'}:{ATTACK_LINE}: " in result.stderr

@@ -14,9 +14,15 @@ def test_init_then_build_uses_the_override(runner, tmp_path: Path, monkeypatch: 
     workspace = tmp_path / "acme"
     result = runner.invoke(main, ["init", str(workspace)])
     assert result.exit_code == 0, result.output
-    for relative in ("qmsdocs.toml", "qmsdocs.schema.json", "templates/README.md",
-                     "templates/procedures/internal-audit.md.j2", "profiles/brightwater.yaml",
-                     "profiles/minimal.yaml", "profiles/assets/brightwater-logo.png"):
+    for relative in (
+        "qmsdocs.toml",
+        "qmsdocs.schema.json",
+        "templates/README.md",
+        "templates/procedures/internal-audit.md.j2",
+        "profiles/brightwater.yaml",
+        "profiles/minimal.yaml",
+        "profiles/assets/brightwater-logo.png",
+    ):
         assert (workspace / relative).is_file(), relative
     assert json.loads((workspace / "qmsdocs.schema.json").read_text(encoding="utf-8"))["title"]
     profile_text = (workspace / "profiles/brightwater.yaml").read_text(encoding="utf-8")
