@@ -65,8 +65,28 @@ def templates_option(func: F) -> F:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="qmsdocs", message="%(prog)s %(version)s")
-def main() -> None:
+@click.option("--config", "config_file", type=EXISTING_FILE,
+              help="Workspace configuration (default: qmsdocs.toml in the working folder, if any).")
+@click.pass_context
+@handle_errors
+def main(ctx: click.Context, config_file: Path | None) -> None:
     """Generate the controlled documents of an ISO 9001 quality management system from a YAML profile."""
+    apply_config(ctx, config_file)
+
+
+def apply_config(ctx: click.Context, config_file: Path | None) -> None:
+    """Load qmsdocs.toml and make its settings the defaults of every command (the command line wins)."""
+    if ctx.resilient_parsing:  # shell completion: no side effects
+        return
+    from qmsdocs.config import load_config
+
+    config = load_config(config_file)
+    ctx.obj = config
+    defaults = config.default_map()
+    for command, values in (ctx.default_map or {}).items():  # defaults given by a caller win
+        if isinstance(values, dict):
+            defaults.setdefault(command, {}).update(values)
+    ctx.default_map = defaults
 
 
 @main.command()
@@ -160,3 +180,95 @@ def templates_list(templates: Sequence[Path]) -> None:
     widths = [max(len(row[i]) for row in [("ID", "TITLE", "CLAUSES", "SOURCE"), *rows]) for i in range(3)]
     for row in [("ID", "TITLE", "CLAUSES", "SOURCE"), *rows]:
         click.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+
+
+@templates.command("show")
+@click.argument("name")
+@templates_option
+@handle_errors
+def templates_show(name: str, templates: Sequence[Path]) -> None:
+    """Print the source of the template NAME (a document id or a path) and where it comes from."""
+    from qmsdocs.library import TemplateLibrary
+
+    library = TemplateLibrary(list(templates))
+    layer, relative, file = library.find(name)
+    click.echo(f"# {library.display_name(layer, relative)}")
+    click.echo(f"# file: {file}")
+    if layer != "builtin" and (library.builtin / relative).is_file():
+        click.echo(f"# replaces: builtin/{relative}")
+    click.echo(file.read_text(encoding="utf-8"), nl=False)
+
+
+@templates.command("eject")
+@click.argument("name")
+@click.option("--to", "to", type=click.Path(file_okay=False, path_type=Path), default=Path("templates"),
+              show_default="the first configured template folder, else ./templates",
+              help="Template folder to write into (the file keeps its path inside the library).")
+@click.option("--extends", "extends", is_flag=True,
+              help="Write a skeleton that extends the built-in template, with one block per section to edit.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@handle_errors
+def templates_eject(name: str, to: Path, extends: bool, force: bool) -> None:
+    """Copy the built-in template NAME (a document id or a path) into a template folder to edit."""
+    from qmsdocs.workspace import eject
+
+    written = eject(name, to, extends=extends, force=force)
+    click.echo(f"wrote {written}")
+    click.echo("edit it, then run: qmsdocs check (with --templates for a folder qmsdocs.toml does not name)")
+
+
+@main.command("check")
+@click.argument("profiles", nargs=-1, type=EXISTING_FILE)
+@templates_option
+@handle_errors
+def check_command(profiles: Sequence[Path], templates: Sequence[Path]) -> None:
+    """Check every template of every layer, and render each document for the examples and PROFILES.
+
+    Reports all problems at once, each with its file and line; exits 1 when there are any.
+    """
+    from qmsdocs.check import check_library
+
+    chosen = list(dict.fromkeys(path.resolve() for path in [*bundled_examples(), *profiles]))
+    report = check_library(list(templates), chosen)
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    click.echo(report.summary(), err=not report.ok)
+    if not report.ok:
+        sys.exit(1)
+
+
+def bundled_examples() -> list[Path]:
+    """The example profiles every check renders against."""
+    return sorted(bundled_profiles_dir().glob("*.yaml"))
+
+
+@main.command("schema")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the schema to this file instead of printing it.")
+@handle_errors
+def schema_command(output: Path | None) -> None:
+    """Print the JSON Schema of the profile (for editors: completion and checking as you type)."""
+    from qmsdocs.schema import schema_text
+
+    text = schema_text()
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from qmsdocs.paths import atomic_write
+
+    atomic_write(output, text.encode("utf-8"))
+    click.echo(f"wrote {output}")
+
+
+@main.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Write into a folder that is not empty (overwrites qmsdocs' files).")
+@handle_errors
+def init_command(directory: Path, force: bool) -> None:
+    """Create a consultant workspace in DIRECTORY: config, example profile, a template override, schema."""
+    from qmsdocs.workspace import init_workspace
+
+    written = init_workspace(directory, bundled_profiles_dir(), force=force)
+    for path in written:
+        click.echo(f"  {path}")
+    click.echo(f"workspace ready in {directory}; next: cd {directory} && qmsdocs build profiles/*.yaml")

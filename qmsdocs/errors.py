@@ -88,3 +88,15 @@ class CoverageError(QmsDocsError):
         self.profile = profile
         self.clauses = clauses
         super().__init__(f"{profile}: {message}")
+
+
+class ConfigError(QmsDocsError):
+    """The workspace configuration (qmsdocs.toml) is not valid: carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class WorkspaceError(QmsDocsError):
+    """A workspace file could not be written (it exists, the folder is not empty, ...)."""

@@ -5,25 +5,46 @@ built-in template is also reachable as ``builtin/<path>``, so an override can ``
 "builtin/procedures/internal-audit.md.j2" %}`` and replace a single ``{% block %}``.
 
 A template is a *document* when its YAML front matter has an ``id``; other templates (partials, layouts)
-are only included or extended.
+are only included or extended. A document template in any layer joins the set.
+
+Templates are untrusted input: the environment is sandboxed, the loaders serve only ``.j2`` files that
+really lie inside their layer (no symlink escapes), file-system paths in the context expose no methods,
+and string/list repetition and powers are capped so a template cannot exhaust memory.
+
+Jinja silently ignores a ``{% block %}`` that the parent template does not have, so an override with a
+misspelt block name would change nothing. :meth:`TemplateLibrary.block_problems` parses an override and
+its parent chain and reports such blocks with a did-you-mean hint; the library runs it for every
+template of a non-builtin layer when it loads.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Literal
 
 import yaml
-from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefined, TemplateNotFound
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    FileSystemLoader,
+    PrefixLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    nodes,
+)
+from jinja2.exceptions import SecurityError
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import missing
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from qmsdocs.errors import TemplateError
+from qmsdocs.errors import TemplateError, TemplateProblems
 
 SUFFIX = ".md.j2"
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -84,14 +105,62 @@ def split_front_matter(source: str, name: str) -> tuple[dict[str, Any] | None, s
     return data, blank + source[match.end() :]
 
 
-class _FrontMatterLoader(FileSystemLoader):
-    """A file loader that hides the front matter from Jinja but keeps the template's line numbers."""
+def front_matter_block(source: str) -> str:
+    """The front matter of *source* as written, ``---`` lines included (``""`` when it has none)."""
+    match = _FRONT_MATTER.match(source)
+    return match.group(0) if match else ""
 
-    def get_source(
-        self, environment: Any, template: str
-    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+
+class _FrontMatterLoader(FileSystemLoader):
+    """A file loader that hides the front matter from Jinja but keeps the template's line numbers.
+
+    It serves only ``.j2`` files that resolve to a place inside its folder: Jinja's own loader already
+    refuses ``..`` and absolute names, and this also stops a symlink in a layer from reaching files
+    outside it and an ``{% include %}`` from reading a layer's non-template files.
+    """
+
+    def get_source(self, environment: Any, template: str) -> tuple[str, str, Callable[[], bool]]:
+        if not template.endswith(".j2"):
+            raise TemplateNotFound(template, f"{template} (only .j2 templates of the template folders can be loaded)")
         source, filename, uptodate = super().get_source(environment, template)
+        root = Path(self.searchpath[0]).resolve()
+        if not Path(filename).resolve().is_relative_to(root):
+            raise TemplateNotFound(template, f"{template} (it lies outside its template folder)")
         return split_front_matter(source, filename or template)[1], filename, uptodate
+
+
+#: The only attributes a template may read from a file-system path (no read_text, open, parent, ...).
+_SAFE_PATH_ATTRIBUTES = frozenset({"name", "stem", "suffix"})
+#: Largest string or list a template may build with ``*``; largest power result in bits.
+MAX_REPEAT = 1_000_000
+MAX_POWER_BITS = 100_000
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox, also closing the file system and capping repetition and powers."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """Refuse every attribute of a path except its name parts (a Path can read and write files)."""
+        if isinstance(obj, PurePath) and attr not in _SAFE_PATH_ATTRIBUTES:
+            return False
+        return bool(super().is_safe_attribute(obj, attr, value))
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        """``*`` and ``**`` with a size check first, so a template cannot exhaust memory or time."""
+        if operator == "*":
+            for seq, count in ((left, right), (right, left)):
+                sized = isinstance(seq, str | list | tuple) and isinstance(count, int)
+                if sized and len(seq) * count > MAX_REPEAT:
+                    raise SecurityError(f"repetition too large: more than {MAX_REPEAT} items")
+            return left * right
+        if operator == "**":
+            integers = isinstance(left, int) and isinstance(right, int) and right > 0
+            if integers and max(abs(left).bit_length(), 1) * right > MAX_POWER_BITS:
+                raise SecurityError("power too large")
+            return left**right
+        return super().call_binop(context, operator, left, right)
 
 
 class _MarkdownUndefined(StrictUndefined):
@@ -121,6 +190,10 @@ class TemplateLibrary:
         self.layers.append(("builtin", self.builtin))
         self._env: SandboxedEnvironment | None = None
         self._templates: dict[str, TemplateInfo] | None = None
+        self._problems: list[TemplateError] = []
+        # parsed templates and block problems, per file and modification time
+        self._parsed: dict[tuple[str, int], tuple[nodes.Template, str]] = {}
+        self._block_checks: dict[tuple[str, int], list[TemplateError]] = {}
 
     @property
     def env(self) -> SandboxedEnvironment:
@@ -128,7 +201,7 @@ class TemplateLibrary:
         if self._env is None:
             loaders: list[BaseLoader] = [_FrontMatterLoader(str(folder)) for _, folder in self.layers]
             loaders.append(PrefixLoader({"builtin": _FrontMatterLoader(str(self.builtin))}))
-            self._env = SandboxedEnvironment(
+            self._env = _Sandbox(
                 loader=ChoiceLoader(loaders),
                 undefined=_MarkdownUndefined,
                 trim_blocks=True,
@@ -141,12 +214,17 @@ class TemplateLibrary:
         return self._env
 
     def layer_of(self, relative: str) -> tuple[str, Path]:
-        """The (layer name, file) that supplies the template at *relative*."""
-        if relative.startswith("builtin/"):
-            return "builtin", self.builtin / relative.removeprefix("builtin/")
-        for name, folder in self.layers:
-            candidate = folder / relative
-            if candidate.is_file():
+        """The (layer name, file) that supplies the template at *relative*, as the environment finds it."""
+        # The same rules as the loaders: no "..", no absolute names, only .j2 files inside their layer.
+        pieces = split_template_path(relative)
+        if not relative.endswith(".j2"):
+            raise TemplateNotFound(relative)
+        candidates = [(name, folder) for name, folder in self.layers]
+        if pieces[0] == "builtin" and len(pieces) > 1:
+            candidates, pieces = [("builtin", self.builtin)], pieces[1:]
+        for name, folder in candidates:
+            candidate = folder.joinpath(*pieces)
+            if candidate.is_file() and candidate.resolve().is_relative_to(folder.resolve()):
                 return name, candidate
         raise TemplateNotFound(relative)
 
@@ -156,29 +234,197 @@ class TemplateLibrary:
                 yield name, file, file.relative_to(folder).as_posix()
 
     def templates(self) -> dict[str, TemplateInfo]:
-        """Every document template by id, the highest layer winning for each relative path."""
+        """Every document template by id, the highest layer winning for each relative path.
+
+        Raises the problem found (or :class:`TemplateProblems` with all of them) when a template has
+        invalid front matter, an id used twice, or an override block its parent does not have.
+        """
+        found, problems = self.scan()
+        if len(problems) == 1:
+            raise problems[0]
+        if problems:
+            raise TemplateProblems(problems)
+        return found
+
+    def scan(self) -> tuple[dict[str, TemplateInfo], list[TemplateError]]:
+        """The document templates that load, and every problem found while loading (never raises)."""
         if self._templates is not None:
-            return self._templates
+            return self._templates, self._problems
         seen_paths: set[str] = set()
         by_id: dict[str, TemplateInfo] = {}
+        problems: list[TemplateError] = []
         for layer, file, relative in self._walk():
             if relative in seen_paths:
                 continue  # a higher layer already supplies this path
             seen_paths.add(relative)
-            front = self.front_matter(file, display=self.display_name(layer, relative))
+            display = self.display_name(layer, relative)
+            if layer != "builtin":
+                problems.extend(self.block_problems(file, display))
+            try:
+                front = self.front_matter(file, display=display)
+            except TemplateError as error:
+                problems.append(error)
+                continue
             if front is None:
                 continue
             info = TemplateInfo(relative, layer, file, front)
             if front.id in by_id:
+                # Layers are walked highest first: blame the file in the higher layer, which is the
+                # one a consultant added (a built-in template is never the one to change).
                 other = by_id[front.id]
-                raise TemplateError(
-                    self.display_name(layer, relative),
-                    2,
-                    f"id '{front.id}' is already used by {self.display_name(other.layer, other.path)}",
+                replace = f"; to replace it, put your template at {relative}" if layer == "builtin" else ""
+                problems.append(
+                    TemplateError(
+                        self.display_name(other.layer, other.path), 2,
+                        f"id '{front.id}' is already used by {display}{replace}",
+                    )
                 )
+                continue
             by_id[front.id] = info
-        self._templates = by_id
-        return by_id
+        self._templates, self._problems = by_id, problems
+        return by_id, problems
+
+    def set_aside_problems(self) -> list[TemplateError]:
+        """Return the loading problems and go on with the templates that loaded (for ``qmsdocs check``,
+        which reports every problem and still renders the rest)."""
+        _, problems = self.scan()
+        self._problems = []
+        return problems
+
+    def parse(self, file: Path, display: str) -> nodes.Template:
+        """The syntax tree of a template file; a syntax error is a TemplateError with file:line."""
+        return self._parse_file(file, display)
+
+    def find(self, name: str) -> tuple[str, str, Path]:
+        """(layer, relative path, file) of a document id or a template path ("layouts/procedure.md.j2").
+
+        Raises a TemplateError with a did-you-mean hint for an unknown name.
+        """
+        found, _ = self.scan()
+        if name in found:
+            info = found[name]
+            return info.layer, info.path, info.file
+        relative = name.removeprefix("builtin/")
+        try:
+            layer, file = self.layer_of(name)
+            return layer, relative, file
+        except TemplateNotFound:
+            pass
+        paths = {rel for _, _, rel in self._walk()}
+        close = difflib.get_close_matches(name, [*found, *paths], n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise TemplateError(name, None, f"no template has this id or path{hint} (see: qmsdocs templates list)")
+
+    # -- blocks -------------------------------------------------------------------------------------
+
+    def _parse_file(self, file: Path, display: str) -> nodes.Template:
+        """The Jinja syntax tree of *file* (front matter blanked, so lines match the file)."""
+        key = (str(file), file.stat().st_mtime_ns)
+        if key not in self._parsed:
+            source = split_front_matter(file.read_text(encoding="utf-8"), display)[1]
+            try:
+                tree = self.env.parse(source, name=display, filename=str(file))
+            except TemplateSyntaxError as error:
+                raise TemplateError(display, error.lineno, f"syntax error: {error.message}") from None
+            self._parsed[key] = (tree, display)
+        return self._parsed[key][0]
+
+    def _resolve(self, name: str) -> tuple[Path, str]:
+        """File and display name of the template the environment would load for *name*."""
+        layer, file = self.layer_of(name)
+        relative = name.removeprefix("builtin/") if layer == "builtin" else name
+        return file, self.display_name(layer, relative)
+
+    @staticmethod
+    def _own_blocks(tree: nodes.Template) -> list[nodes.Block]:
+        """The blocks a template defines at its top level (not nested in another block)."""
+        found: list[nodes.Block] = []
+
+        def walk(node: nodes.Node) -> None:
+            for child in node.iter_child_nodes():
+                if isinstance(child, nodes.Block):
+                    found.append(child)
+                else:
+                    walk(child)
+
+        walk(tree)
+        return found
+
+    @staticmethod
+    def _parent_name(tree: nodes.Template) -> str | None:
+        """The template a tree extends, when it names it with a constant string."""
+        for node in tree.find_all(nodes.Extends):
+            if isinstance(node.template, nodes.Const) and isinstance(node.template.value, str):
+                return node.template.value
+        return None
+
+    def _chain(self, file: Path, display: str) -> list[tuple[nodes.Template, str]]:
+        """The template at *file* and the templates it extends, child first."""
+        chain = [(self._parse_file(file, display), display)]
+        seen = {str(file.resolve())}
+        while (parent := self._parent_name(chain[-1][0])) is not None:
+            try:
+                parent_file, parent_display = self._resolve(parent)
+            except TemplateNotFound:
+                line = next(chain[-1][0].find_all(nodes.Extends)).lineno
+                raise TemplateError(chain[-1][1], line, f"extends '{parent}', which is not a template") from None
+            if str(parent_file.resolve()) in seen:
+                line = next(chain[-1][0].find_all(nodes.Extends)).lineno
+                raise TemplateError(
+                    chain[-1][1], line, f"extends '{parent}', which extends this template again: "
+                    f"extend \"builtin/{parent.removeprefix('builtin/')}\" to build on the built-in template"
+                )
+            seen.add(str(parent_file.resolve()))
+            chain.append((self._parse_file(parent_file, parent_display), parent_display))
+        return chain
+
+    def blocks(self, name: str) -> list[str]:
+        """Every block of the template *name*, including the ones of the templates it extends.
+
+        Ordered as a reader meets them: the root layout's blocks first, then each child's own.
+        """
+        file, display = self._resolve(name)
+        names: list[str] = []
+        for tree, _ in reversed(self._chain(file, display)):
+            for block in tree.find_all(nodes.Block):
+                if block.name not in names:
+                    names.append(block.name)
+        return names
+
+    def block_problems(self, file: Path, display: str) -> list[TemplateError]:
+        """Blocks that *file* defines but the template it extends does not have (Jinja ignores them)."""
+        key = (str(file), file.stat().st_mtime_ns)
+        if key in self._block_checks:
+            return self._block_checks[key]
+        try:
+            chain = self._chain(file, display)
+        except TemplateError as error:
+            problems = [error]
+        else:
+            problems = []
+            tree = chain[0][0]
+            if len(chain) > 1:
+                inherited = [b.name for parent, _ in chain[1:] for b in parent.find_all(nodes.Block)]
+                for block in self._own_blocks(tree):
+                    if block.name in inherited:
+                        continue
+                    close = difflib.get_close_matches(block.name, inherited, n=1, cutoff=0.6)
+                    hint = f"did you mean '{close[0]}'? " if close else ""
+                    known = ", ".join(dict.fromkeys(inherited))
+                    problems.append(
+                        TemplateError(
+                            display,
+                            block.lineno,
+                            f"block '{block.name}' does not exist in {chain[1][1]}, so it would never be shown; "
+                            f"{hint}(blocks: {known})",
+                        )
+                    )
+        self._block_checks[key] = problems
+        return problems
+
+    def all_files(self) -> Iterator[tuple[str, Path, str]]:
+        """(layer, file, relative path) of every template file of every layer, shadowed ones too."""
+        yield from self._walk()
 
     @staticmethod
     def display_name(layer: str, relative: str) -> str:

@@ -107,6 +107,8 @@ class Model(BaseModel):
 
 
 class Site(Model):
+    """A place where the organisation works, covered by the QMS."""
+
     id: Text = Field(description="Short identifier of the site, unique in the profile.")
     name: Text = Field(description="Name of the site.")
     address: str = Field("", description="Postal address.")
@@ -114,6 +116,8 @@ class Site(Model):
 
 
 class Organisation(Model):
+    """Who the documents are for: name, what it does and where."""
+
     name: Text = Field(description="Legal or trading name.")
     short_name: str = Field("", description="Name for page headers. Default: `name`.")
     description: str = Field("", description="One paragraph on what the organisation does.")
@@ -131,6 +135,8 @@ class Organisation(Model):
 
 
 class Exclusion(Model):
+    """An ISO 9001:2015 requirement determined not applicable, with its justification (clause 4.3)."""
+
     clause: Text = Field(description='ISO 9001:2015 requirement determined not applicable, e.g. "8.3".')
     justification: Text = Field(description="Why it cannot be applied within the scope (clause 4.3).")
 
@@ -156,6 +162,8 @@ class Exclusion(Model):
 
 
 class Scope(Model):
+    """The scope of the quality management system (clause 4.3)."""
+
     statement: Text = Field(description="The scope of the QMS in one or two sentences (clause 4.3).")
     products_and_services: tuple[str, ...] = Field((), description="Types of products and services covered.")
     standard: Literal["ISO 9001:2015"] = Field("ISO 9001:2015", description="The requirements standard.")
@@ -165,6 +173,8 @@ class Scope(Model):
 
 
 class Person(Model):
+    """Someone the documents name: as signatory, owner or responsible person."""
+
     name: Text = Field(description="Full name.")
     title: str = Field("", description="Job title.")
     email: str = Field("", description="E-mail address.")
@@ -174,6 +184,8 @@ class Person(Model):
 
 
 class Roles(Model):
+    """Who holds the QMS roles the documents refer to; each value is a key of `people`."""
+
     top_management: PersonRef = Field(description="Key of `people`: top management (clause 5.1).")
     quality_manager: PersonRef = Field(description="Key of `people`: manages the QMS (clause 5.3).")
     document_controller: PersonRef | None = Field(None, description="Default: `quality_manager`.")
@@ -189,17 +201,23 @@ class Roles(Model):
 
 
 class InterestedParty(Model):
+    """An interested party and its relevant requirements (clause 4.2)."""
+
     party: Text = Field(description="Who (customers, regulators, ...).")
     needs: tuple[str, ...] = Field((), description="Their relevant needs and expectations (clause 4.2).")
 
 
 class Context(Model):
+    """The context of the organisation: issues and interested parties (clauses 4.1, 4.2)."""
+
     internal_issues: tuple[str, ...] = Field((), description="Internal issues (clause 4.1).")
     external_issues: tuple[str, ...] = Field((), description="External issues (clause 4.1).")
     interested_parties: tuple[InterestedParty, ...] = Field((), description="Interested parties (4.2).")
 
 
 class Process(Model):
+    """A process of the QMS and its interactions (clause 4.4)."""
+
     id: Text = Field(description="Short identifier, unique in the profile.")
     name: Text = Field(description="Name of the process.")
     type: Literal["management", "core", "support"] = Field("core", description="Kind of process.")
@@ -217,12 +235,16 @@ DEFAULT_COMMITMENTS = (
 
 
 class QualityPolicy(Model):
+    """The quality policy (clause 5.2)."""
+
     commitments: tuple[str, ...] = Field(DEFAULT_COMMITMENTS, description="Commitments of the policy (5.2).")
     approved_by: PersonRef | None = Field(None, description="Default: `roles.top_management`.")
     date: dt.date | None = Field(None, description="Date of approval. Default: the effective date.")
 
 
 class QualityObjective(Model):
+    """A measurable quality objective and how it is tracked (clause 6.2)."""
+
     objective: Text = Field(description="What is to be achieved (clause 6.2).")
     indicator: Text = Field(description="How it is measured.")
     target: Text = Field(description='The target, e.g. ">= 96 %".')
@@ -232,6 +254,8 @@ class QualityObjective(Model):
 
 
 class Risk(Model):
+    """A risk and its treatment (clause 6.1)."""
+
     description: Text = Field(description="The risk (clause 6.1).")
     likelihood: Level = Field(description="1 (rare) to 5 (almost certain).")
     impact: Level = Field(description="1 (negligible) to 5 (severe).")
@@ -245,18 +269,24 @@ class Risk(Model):
 
 
 class Opportunity(Model):
+    """An opportunity and who pursues it (clause 6.1)."""
+
     description: Text = Field(description="The opportunity (clause 6.1).")
     benefit: str = Field("", description="What it would bring.")
     owner: PersonRef | None = Field(None, description="Key of `people`.")
 
 
 class Complaints(Model):
+    """How complaints are handled (ISO 10002; clause 9.1.2)."""
+
     acknowledge_within_days: int = Field(2, ge=1, description="Working days to acknowledge a complaint.")
     resolve_within_days: int = Field(20, ge=1, description="Working days to close a complaint.")
     owner: PersonRef | None = Field(None, description="Default: the quality manager.")
 
 
 class CustomerSatisfaction(Model):
+    """How customer satisfaction is monitored (ISO 10004; clause 9.1.2)."""
+
     methods: tuple[str, ...] = Field(
         ("Annual customer survey", "Complaint analysis"), description="How satisfaction is monitored (ISO 10004)."
     )
@@ -269,17 +299,23 @@ class CustomerSatisfaction(Model):
 
 
 class InternalAudit(Model):
+    """The internal audit programme (clause 9.2)."""
+
     frequency: str = Field("Every process at least once a year", description="Audit programme frequency.")
     lead_auditor: PersonRef | None = Field(None, description="Default: `roles.internal_audit_lead`.")
     auditors: tuple[PersonRef, ...] = Field((), description="Keys of `people` trained as auditors.")
 
 
 class ManagementReview(Model):
+    """Management review (clause 9.3)."""
+
     frequency: str = Field("once a year", description="How often top management reviews the QMS.")
     chair: PersonRef | None = Field(None, description="Default: `roles.top_management`.")
 
 
 class DocumentControl(Model):
+    """Numbering, approval and review of the generated documents (clause 7.5)."""
+
     prefix: str = Field("", description="Prefix of document numbers. Default: initials of the organisation.")
     approver: PersonRef | None = Field(None, description="Approves documents. Default: top management.")
     reviewer: PersonRef | None = Field(None, description="Reviews documents. Default: the quality manager.")
@@ -290,6 +326,8 @@ class DocumentControl(Model):
 
 
 class Element(Model):
+    """The rating of one ISO 9004:2018 self-assessment element."""
+
     level: Level = Field(description="Current maturity, 1 (base) to 5 (best practice).")
     target: Level | None = Field(None, description="Target level. Default: `default_target`.")
     evidence: str = Field("", description="What the rating is based on.")
@@ -298,6 +336,8 @@ class Element(Model):
 
 
 class SelfAssessment(Model):
+    """An ISO 9004:2018 self-assessment; when present, the improvement plan and report are added."""
+
     date: dt.date = Field(description="Date of the assessment.")
     assessors: tuple[PersonRef, ...] = Field((), description="Keys of `people` who assessed.")
     default_target: Level = Field(4, description="Target level for elements without one.")
@@ -307,12 +347,16 @@ class SelfAssessment(Model):
 
 
 class Branding(Model):
+    """Look of the generated Word documents."""
+
     logo: ProfileFile | None = Field(None, description="Logo image (PNG or JPEG), relative to the profile.")
     primary_colour: Colour = Field("#1F4E79", description="Heading colour of the built-in style.")
     reference_docx: ProfileFile | None = Field(None, description="House-style Word file; wins over colour.")
 
 
 class Output(Model):
+    """What a build writes."""
+
     formats: tuple[Literal["docx", "md"], ...] = Field(("docx", "md"), description="Formats to write.")
 
 
@@ -320,23 +364,31 @@ class Profile(Model):
     """An organisation described once: everything the documents are written from."""
 
     schema_version: Literal[1] = Field(description="Profile format version; this is version 1.")
-    organisation: Organisation
-    scope: Scope
+    organisation: Organisation = Field(description="The organisation whose QMS is documented.")
+    scope: Scope = Field(description="Scope of the QMS and requirements determined not applicable (4.3).")
     people: dict[str, Person] = Field(description="Everyone the documents name, by a key of your choice.")
-    roles: Roles
-    context: Context = Field(default_factory=Context)
-    processes: tuple[Process, ...] = ()
-    quality_policy: QualityPolicy = Field(default_factory=QualityPolicy)
-    quality_objectives: tuple[QualityObjective, ...] = ()
-    risks: tuple[Risk, ...] = ()
-    opportunities: tuple[Opportunity, ...] = ()
-    customer_satisfaction: CustomerSatisfaction = Field(default_factory=CustomerSatisfaction)
-    internal_audit: InternalAudit = Field(default_factory=InternalAudit)
-    management_review: ManagementReview = Field(default_factory=ManagementReview)
-    document_control: DocumentControl = Field(default_factory=DocumentControl)
-    self_assessment: SelfAssessment | None = None
-    branding: Branding = Field(default_factory=Branding)
-    output: Output = Field(default_factory=Output)
+    roles: Roles = Field(description="Who holds the QMS roles; values are keys of `people`.")
+    context: Context = Field(default_factory=Context, description="Issues and interested parties (4.1, 4.2).")
+    processes: tuple[Process, ...] = Field((), description="The processes of the QMS (4.4).")
+    quality_policy: QualityPolicy = Field(default_factory=QualityPolicy, description="The quality policy (5.2).")
+    quality_objectives: tuple[QualityObjective, ...] = Field((), description="Quality objectives (6.2).")
+    risks: tuple[Risk, ...] = Field((), description="Risks and their treatment (6.1).")
+    opportunities: tuple[Opportunity, ...] = Field((), description="Opportunities (6.1).")
+    customer_satisfaction: CustomerSatisfaction = Field(
+        default_factory=CustomerSatisfaction, description="Customer satisfaction and complaints (9.1.2)."
+    )
+    internal_audit: InternalAudit = Field(default_factory=InternalAudit, description="Internal audit (9.2).")
+    management_review: ManagementReview = Field(
+        default_factory=ManagementReview, description="Management review (9.3)."
+    )
+    document_control: DocumentControl = Field(
+        default_factory=DocumentControl, description="Numbering, approval and review of the documents (7.5)."
+    )
+    self_assessment: SelfAssessment | None = Field(
+        None, description="ISO 9004:2018 self-assessment; adds the improvement plan and the assessment report."
+    )
+    branding: Branding = Field(default_factory=Branding, description="Logo, colour and house style.")
+    output: Output = Field(default_factory=Output, description="Output formats of a build.")
     templates: Annotated[Path, AfterValidator(_check_file)] | None = Field(
         None, description="Folder of client-specific templates (highest layer), relative to the profile."
     )
