@@ -30,7 +30,9 @@ def render_blocks(nodes: list[SyntaxTreeNode], ctx: Context) -> None:
             ctx.line = node.map[0] + 1
         handler = BLOCK_HANDLERS.get(node.type)
         if handler is None:
-            raise ctx.error(f"a Markdown {node.type.replace('_', ' ')}", "remove it or rewrite it as plain Markdown")
+            raise ctx.error(
+                f"a Markdown {node.type.replace('_', ' ')}", "remove it or rewrite it as plain Markdown"
+            )
         handler(node, ctx)
 
 
@@ -94,7 +96,9 @@ def _ind(ctx: Context) -> str:
 def heading(node: SyntaxTreeNode, ctx: Context) -> None:
     level = int(node.tag[1])
     if level > 4:
-        raise ctx.error(f"a level-{level} heading ({'#' * level})", "use at most four levels (#### = Heading 4)")
+        raise ctx.error(
+            f"a level-{level} heading ({'#' * level})", "use at most four levels (#### = Heading 4)"
+        )
     content = node.children[0]
     title = "".join(c.content for c in content.walk() if c.type in ("text", "code_inline"))
     bookmark = ctx.heading_bookmark(title)
@@ -102,7 +106,8 @@ def heading(node: SyntaxTreeNode, ctx: Context) -> None:
     mark = len(ctx.headings)
     ctx.out.append(
         para(
-            f'<w:bookmarkStart w:id="{mark}" w:name="{bookmark}"/>{inline(content, ctx)}<w:bookmarkEnd w:id="{mark}"/>',
+            f'<w:bookmarkStart w:id="{mark}" w:name="{bookmark}"/>{inline(content, ctx)}'
+            f'<w:bookmarkEnd w:id="{mark}"/>',
             ctx.ref.style(f"heading {level}"),
         )
     )
@@ -203,7 +208,13 @@ def gfm_table(node: SyntaxTreeNode, ctx: Context) -> None:
     header_rows = sum(1 for is_header, _ in rows if is_header)
     ctx.out.append(table(cells, widths, ctx.ref.style("Table Grid"), header_rows, ctx.indent))
     # a thin spacer keeps the next paragraph (or a following table) from touching the table's border
-    ctx.out.append(para("", ctx.ref.style("Normal"), '<w:spacing w:before="0" w:after="0" w:line="120" w:lineRule="exact"/>'))
+    ctx.out.append(
+        para(
+            "",
+            ctx.ref.style("Normal"),
+            '<w:spacing w:before="0" w:after="0" w:line="120" w:lineRule="exact"/>',
+        )
+    )
 
 
 BLOCK_HANDLERS: dict[str, Handler] = {

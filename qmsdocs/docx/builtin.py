@@ -193,7 +193,8 @@ STYLES: tuple[StyleDef, ...] = (
         "paragraph",
         "TableContents",
         "Table Contents",
-        '<w:pPr><w:spacing w:before="0" w:after="0"/></w:pPr><w:rPr><w:sz w:val="20"/><w:szCs w:val="20"/></w:rPr>',
+        '<w:pPr><w:spacing w:before="0" w:after="0"/></w:pPr>'
+        '<w:rPr><w:sz w:val="20"/><w:szCs w:val="20"/></w:rPr>',
         based_on="Normal",
     ),
     StyleDef(

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qmsdocs.document import DocumentMeta
 from qmsdocs.docx import images
 from qmsdocs.docx.reference import PreparedReference
 from qmsdocs.docx.wml import attr
-from qmsdocs.document import DocumentMeta
 from qmsdocs.errors import DocumentError
 
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -86,7 +86,9 @@ class Context:
                 f'<w:lvlOverride w:ilvl="{level}"><w:startOverride w:val="{start}"/></w:lvlOverride></w:num>'
             )
         else:
-            self.nums.append(f'<w:num w:numId="{num_id}"><w:abstractNumId w:val="{self.ref.bullet_abstract}"/></w:num>')
+            self.nums.append(
+                f'<w:num w:numId="{num_id}"><w:abstractNumId w:val="{self.ref.bullet_abstract}"/></w:num>'
+            )
             self._bullet_num = num_id
         return num_id
 

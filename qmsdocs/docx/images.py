@@ -58,7 +58,9 @@ def parse_hint(title: str) -> tuple[str, float, str] | None:
     return (match.group(1).lower(), float(match.group(2)), match.group(3).lower()) if match else None
 
 
-def extent(width_px: int, height_px: int, dpi: float, hint: tuple[str, float, str] | None, max_emu: int) -> tuple[int, int]:
+def extent(
+    width_px: int, height_px: int, dpi: float, hint: tuple[str, float, str] | None, max_emu: int
+) -> tuple[int, int]:
     """Display size in EMU: the hint if given, else the natural size; never wider than *max_emu*."""
     natural_w = width_px / dpi * EMU_PER_INCH
     natural_h = height_px / dpi * EMU_PER_INCH
@@ -79,8 +81,9 @@ def drawing(rel_id: str, cx: int, cy: int, shape_id: int, name: str, description
         f'<wp:docPr id="{shape_id}" name="{attr(name)}" descr="{attr(description)}"/>'
         '<wp:cNvGraphicFramePr><a:graphicFrameLocks noChangeAspect="1"/></wp:cNvGraphicFramePr>'
         '<a:graphic><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic>'
-        f'<pic:nvPicPr><pic:cNvPr id="{shape_id}" name="{attr(name)}" descr="{attr(description)}"/><pic:cNvPicPr/>'
-        f'</pic:nvPicPr><pic:blipFill><a:blip r:embed="{rel_id}"/><a:stretch><a:fillRect/></a:stretch>'
+        f'<pic:nvPicPr><pic:cNvPr id="{shape_id}" name="{attr(name)}" descr="{attr(description)}"/>'
+        f'<pic:cNvPicPr/></pic:nvPicPr><pic:blipFill><a:blip r:embed="{rel_id}"/>'
+        "<a:stretch><a:fillRect/></a:stretch>"
         f'</pic:blipFill><pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
         '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic>'
         "</wp:inline></w:drawing></w:r>"

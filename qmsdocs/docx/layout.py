@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from qmsdocs.document import Signatory
 from qmsdocs.docx.context import Context
 from qmsdocs.docx.wml import PART_NAMESPACES, XML_DECL, attr, column_widths, field, para, run, table
-from qmsdocs.document import Signatory
 from qmsdocs.errors import DocumentError
 
 #: documents with at least this many Heading 1 sections get a table of contents (a two-section
@@ -28,13 +28,17 @@ def first_page(ctx: Context) -> str:
         try:
             data = meta.logo.read_bytes()
         except OSError as error:
-            raise DocumentError(f"{meta.template}: cannot read the logo {meta.logo}: {error.strerror}") from None
+            raise DocumentError(
+                f"{meta.template}: cannot read the logo {meta.logo}: {error.strerror}"
+            ) from None
         key = f"\0logo:{meta.logo}"  # cannot collide with a Markdown image src
         ctx.images = {**ctx.images, key: data}
         out.append(para(ctx.image(key, "", f"{meta.organisation} logo", LOGO_MAX_EMU), ref.style("Normal")))
     out.append(para(run(meta.organisation), ref.style("Subtitle")))
     out.append(para(run(meta.title), ref.style("Title")))
-    identity = f"{meta.number}  \u00b7  Revision {meta.revision}  \u00b7  Effective {_day(meta.effective_date)}"
+    identity = (
+        f"{meta.number}  \u00b7  Revision {meta.revision}  \u00b7  Effective {_day(meta.effective_date)}"
+    )
     out.append(para(run(identity), ref.style("Subtitle")))
     out.append(control_table(ctx))
     return "".join(out)
@@ -52,7 +56,10 @@ def control_table(ctx: Context) -> str:
         [para(run(label), head) for label in ("Prepared by", "Reviewed by", "Approved by")],
         [person(meta.prepared_by), person(meta.reviewed_by), person(meta.approved_by)],
         [para(run(label), head) for label in ("Effective date", "Next review", "Classification")],
-        [para(run(v), cell) for v in (_day(meta.effective_date), _day(meta.next_review), meta.classification)],
+        [
+            para(run(v), cell)
+            for v in (_day(meta.effective_date), _day(meta.next_review), meta.classification)
+        ],
     ]
     widths = column_widths([1, 1, 1], ref.text_width)
     # the label rows are styled by paragraph style, so only the first row is the repeating header
@@ -124,4 +131,3 @@ def footer(ctx: Context) -> str:
     second = run("Uncontrolled when printed")
     style = ref.style("footer")
     return f"{XML_DECL}<w:ftr {PART_NAMESPACES}>{para(first, style, ppr)}{para(second, style)}</w:ftr>"
-

@@ -9,12 +9,12 @@ from datetime import datetime, time
 
 from markdown_it.tree import SyntaxTreeNode
 
+from qmsdocs.document import DocumentMeta
 from qmsdocs.docx import layout
 from qmsdocs.docx.body import render_blocks
 from qmsdocs.docx.context import Context
 from qmsdocs.docx.reference import PreparedReference
 from qmsdocs.docx.wml import PAGE_BREAK, PART_NAMESPACES, XML_DECL, text
-from qmsdocs.document import DocumentMeta
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: identical inputs give identical bytes
 _PACKAGE_RELS = (
@@ -46,7 +46,9 @@ def write_docx(
     known = {mark for _, _, mark in ctx.headings}
     for bookmark, line in ctx.anchors_used.items():
         if bookmark not in known:
-            raise ctx.error(f"the link to #{bookmark[1:].replace('_', '-')}", "no heading has that anchor", line)
+            raise ctx.error(
+                f"the link to #{bookmark[1:].replace('_', '-')}", "no heading has that anchor", line
+            )
     main = "".join(ctx.out)
     ctx.out = []
     front = layout.first_page(ctx)
@@ -83,7 +85,9 @@ def write_docx(
             info.external_attr = 0o644 << 16
             info.create_system = 3  # the same bytes whichever system writes them
             # PNG/JPEG are already compressed: storing them saves time and changes nothing
-            info.compress_type = zipfile.ZIP_STORED if name.startswith("word/media/") else zipfile.ZIP_DEFLATED
+            info.compress_type = (
+                zipfile.ZIP_STORED if name.startswith("word/media/") else zipfile.ZIP_DEFLATED
+            )
             package.writestr(info, data, compresslevel=6)
     return buffer.getvalue()
 
@@ -100,7 +104,7 @@ def _core(meta: DocumentMeta) -> str:
         f"<dc:creator>{text(meta.organisation)}</dc:creator><cp:keywords>{text(keywords)}</cp:keywords>"
         f"<cp:lastModifiedBy>{text(meta.organisation)}</cp:lastModifiedBy>"
         f"<dc:identifier>{text(meta.number)}</dc:identifier>"
-        f'<cp:contentStatus>{text(meta.classification)}</cp:contentStatus>'
+        f"<cp:contentStatus>{text(meta.classification)}</cp:contentStatus>"
         f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
         f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
         "</cp:coreProperties>"

@@ -53,7 +53,9 @@ class PreparedReference:
 _CACHE: dict[tuple[str | None, int, str], PreparedReference] = {}
 
 
-def prepare_reference(reference_docx: Path | None = None, primary_colour: str | None = None) -> PreparedReference:
+def prepare_reference(
+    reference_docx: Path | None = None, primary_colour: str | None = None
+) -> PreparedReference:
     """Prepare the fixed package parts of *reference_docx* (the built-in house style when None).
 
     Cached per process per (path, modification time, colour). A consultant's styles win over
@@ -68,7 +70,9 @@ def prepare_reference(reference_docx: Path | None = None, primary_colour: str | 
         try:
             key = (str(reference_docx.resolve()), reference_docx.stat().st_mtime_ns, colour)
         except OSError as error:
-            raise ReferenceDocError(reference_docx, f"cannot read the reference document: {error.strerror}") from None
+            raise ReferenceDocError(
+                reference_docx, f"cannot read the reference document: {error.strerror}"
+            ) from None
     if key not in _CACHE:
         _CACHE[key] = _builtin(colour) if reference_docx is None else _consultant(reference_docx, colour)
     return _CACHE[key]
@@ -164,7 +168,13 @@ def _consultant(path: Path, colour: str) -> PreparedReference:
 
 
 _WANTED = frozenset(
-    ("word/document.xml", "word/styles.xml", "word/numbering.xml", "word/theme/theme1.xml", "word/fontTable.xml")
+    (
+        "word/document.xml",
+        "word/styles.xml",
+        "word/numbering.xml",
+        "word/theme/theme1.xml",
+        "word/fontTable.xml",
+    )
 )
 
 
@@ -228,7 +238,9 @@ def _assemble(
         + "</Types>"
     )
     width = int(_twips(section, "pgSz", "w", 11906))
-    text_width = width - abs(_twips(section, "pgMar", "left", 1247)) - abs(_twips(section, "pgMar", "right", 1247))
+    text_width = (
+        width - abs(_twips(section, "pgMar", "left", 1247)) - abs(_twips(section, "pgMar", "right", 1247))
+    )
     return PreparedReference(
         source=source,
         style_ids=style_ids,
@@ -266,6 +278,6 @@ _BASE_OVERRIDES = {
     "/docProps/app.xml": "application/vnd.openxmlformats-officedocument.extended-properties+xml",
 }
 _APP = (
-    f"{XML_DECL}<Properties xmlns=\"http://schemas.openxmlformats.org/officeDocument/2006/extended-properties\">"
+    f'{XML_DECL}<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
     "<Application>qmsdocs</Application></Properties>"
 )

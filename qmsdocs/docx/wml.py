@@ -92,12 +92,14 @@ def table(
     out = [
         f'<w:tbl><w:tblPr><w:tblStyle w:val="{style_id}"/>'
         # full text width; a table inside a list item starts at the item's text instead
-        + (f'<w:tblW w:w="{sum(widths)}" w:type="dxa"/><w:tblInd w:w="{indent}" w:type="dxa"/>' if indent
-           else '<w:tblW w:w="5000" w:type="pct"/>')
+        + (
+            f'<w:tblW w:w="{sum(widths)}" w:type="dxa"/><w:tblInd w:w="{indent}" w:type="dxa"/>'
+            if indent
+            else '<w:tblW w:w="5000" w:type="pct"/>'
+        )
         + '<w:tblLayout w:type="fixed"/>'
         + f'<w:tblLook w:val="04A0" w:firstRow="{1 if header_rows else 0}" w:lastRow="0" w:firstColumn="0"'
-        ' w:lastColumn="0" w:noHBand="0" w:noVBand="1"/>'
-        + f"</w:tblPr><w:tblGrid>{grid}</w:tblGrid>"
+        ' w:lastColumn="0" w:noHBand="0" w:noVBand="1"/>' + f"</w:tblPr><w:tblGrid>{grid}</w:tblGrid>"
     ]
     for index, cells in enumerate(rows):
         header = "<w:tblHeader/>" if index < header_rows else ""
