@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Mapping
 from datetime import datetime, time
 
@@ -15,8 +13,8 @@ from qmsdocs.docx.body import render_blocks
 from qmsdocs.docx.context import Context
 from qmsdocs.docx.reference import PreparedReference
 from qmsdocs.docx.wml import PAGE_BREAK, PART_NAMESPACES, XML_DECL, text
+from qmsdocs.docx.zipwriter import archive, entry
 
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: identical inputs give identical bytes
 _PACKAGE_RELS = (
     f'{XML_DECL}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
     '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
@@ -76,20 +74,11 @@ def write_docx(
         ("word/header1.xml", layout.header(ctx).encode("utf-8")),
         ("word/footer1.xml", layout.footer(ctx).encode("utf-8")),
     ]
-    parts += ref.fixed_parts.items()
-    parts += ctx.media.items()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as package:
-        for name, data in parts:
-            info = zipfile.ZipInfo(name, _ZIP_TIME)
-            info.external_attr = 0o644 << 16
-            info.create_system = 3  # the same bytes whichever system writes them
-            # PNG/JPEG are already compressed: storing them saves time and changes nothing
-            info.compress_type = (
-                zipfile.ZIP_STORED if name.startswith("word/media/") else zipfile.ZIP_DEFLATED
-            )
-            package.writestr(info, data, compresslevel=6)
-    return buffer.getvalue()
+    entries = [entry(name, data) for name, data in parts]
+    entries += ref.fixed_entries  # deflated once per reference, not once per document
+    # PNG/JPEG are already compressed: storing them saves time and changes nothing
+    entries += [entry(name, data, compress=False) for name, data in ctx.media.items()]
+    return archive(entries)
 
 
 def _core(meta: DocumentMeta) -> str:

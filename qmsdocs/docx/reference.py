@@ -15,6 +15,7 @@ from xml.etree import ElementTree as ET
 
 from qmsdocs.docx import builtin
 from qmsdocs.docx.wml import W_NS, XML_DECL
+from qmsdocs.docx.zipwriter import Entry, entry
 from qmsdocs.errors import ReferenceDocError
 
 DEFAULT_COLOUR = "1F4E79"
@@ -34,6 +35,7 @@ class PreparedReference:
     source: str  # "built-in" or the path of the consultant's file, for messages
     style_ids: dict[str, str]  # style name (lower case) -> style id in this package
     fixed_parts: dict[str, bytes]  # part name -> content, written unchanged into every package
+    fixed_entries: list[Entry]  # the same, deflated once
     content_types: bytes
     fixed_rels: str  # <Relationship> elements for the fixed parts of document.xml.rels
     numbering_head: str  # numbering.xml up to where per-document w:num elements go
@@ -245,6 +247,7 @@ def _assemble(
         source=source,
         style_ids=style_ids,
         fixed_parts=parts,
+        fixed_entries=[entry(name, content) for name, content in parts.items()],
         content_types=content_types.encode("utf-8"),
         fixed_rels="".join(
             f'<Relationship Id="{rid}" Type="{_REL}/{kind}" Target="{target}"/>' for rid, kind, target in rels
