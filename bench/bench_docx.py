@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qmsdocs.docx import prepare_reference, write_docx  # noqa: E402
 from qmsdocs.document import DocumentMeta, Revision, Signatory  # noqa: E402
+from qmsdocs.docx import prepare_reference, write_docx  # noqa: E402
 from qmsdocs.markdown import parse  # noqa: E402
 
 QMS_DOCS = 300
@@ -95,25 +95,26 @@ def main() -> None:
         out = Path(folder)
         write_rate, parse_rate = bench_qmsdocs(documents(QMS_DOCS), out)
         size = (out / "q0.docx").stat().st_size
-        print(
-            f"qmsdocs write_docx + write file : {write_rate:8.1f} docs/s ({1000 / write_rate:.2f} ms/doc, {size} bytes)"
-        )
-        print(f"qmsdocs parse + write_docx      : {parse_rate:8.1f} docs/s ({1000 / parse_rate:.2f} ms/doc)")
+        report("qmsdocs write_docx + write file", rate(write_rate))
+        report("qmsdocs parse + write_docx", rate(parse_rate))
+        report("output size", f"{size} bytes")
         if shutil.which("pandoc"):
             pandoc_rate = bench_pandoc(documents(PANDOC_DOCS), out)
-            print(
-                f"pandoc, one process per doc     : {pandoc_rate:8.1f} docs/s ({1000 / pandoc_rate:.1f} ms/doc)"
-            )
-            print(f"ratio (write_docx / pandoc)     : {write_rate / pandoc_rate:8.1f}x "
-                  f"(with parse: {parse_rate / pandoc_rate:.1f}x)")  # fmt: skip
+            report("pandoc, one process per doc", rate(pandoc_rate))
+            ratio = f"{write_rate / pandoc_rate:8.1f}x (with parse: {parse_rate / pandoc_rate:.1f}x)"
+            report("ratio write_docx / pandoc", ratio)
         else:
-            print("pandoc not installed: comparison skipped")
-    print(
-        f"cold import of qmsdocs.docx     : {cold_import_ms('qmsdocs.docx'):8.1f} ms (over a bare interpreter)"
-    )
-    print(
-        f"cold import of docx (python-docx): {cold_import_ms('docx'):7.1f} ms (for comparison; not imported)"
-    )
+            report("pandoc", "not installed: comparison skipped")
+    report("cold import of qmsdocs.docx", f"{cold_import_ms('qmsdocs.docx'):8.1f} ms over a bare interpreter")
+    report("cold import of python-docx", f"{cold_import_ms('docx'):8.1f} ms (not imported by qmsdocs.docx)")
+
+
+def rate(docs_per_second: float) -> str:
+    return f"{docs_per_second:8.1f} docs/s ({1000 / docs_per_second:.2f} ms/doc)"
+
+
+def report(label: str, value: str) -> None:
+    print(f"{label:<34}: {value}")
 
 
 if __name__ == "__main__":
