@@ -73,6 +73,8 @@ def toc(ctx: Context) -> str:
     if sum(1 for level, _, _ in ctx.headings if level == 1) < TOC_MIN_SECTIONS:
         return ""
     entries = [(level, text, mark) for level, text, mark in ctx.headings if level <= 3]
+    # No page numbers in the pre-filled result: the writer cannot know them, and LibreOffice shows an
+    # empty PAGEREF result as a dot leader to nowhere. Word adds them when it updates the field on open.
     tabs = f'<w:tabs><w:tab w:val="right" w:leader="dot" w:pos="{ref.text_width}"/></w:tabs>'
     begin = (
         '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
