@@ -6,6 +6,7 @@ import io
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -131,3 +132,11 @@ def test_reference_with_broken_styles(tmp_path: Path, python_docx_reference: Pat
             target.writestr(item, data)
     with pytest.raises(ReferenceDocError, match="styles.xml is not valid XML"):
         prepare_reference(path)
+
+
+def test_importing_the_writer_is_cheap() -> None:
+    # `qmsdocs --help` must stay instant: no python-docx, markdown-it or XML parser at import time
+    heavy = "{'docx', 'markdown_it', 'xml.etree.ElementTree'}"
+    code = f"import sys, qmsdocs.docx; print(sorted({heavy} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert result.stdout.strip() == "[]"

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, time
-
-from markdown_it.tree import SyntaxTreeNode
+from typing import TYPE_CHECKING
 
 from qmsdocs.document import DocumentMeta
 from qmsdocs.docx import layout
-from qmsdocs.docx.body import render_blocks
 from qmsdocs.docx.context import Context
 from qmsdocs.docx.reference import PreparedReference
 from qmsdocs.docx.wml import PAGE_BREAK, PART_NAMESPACES, XML_DECL, text
 from qmsdocs.docx.zipwriter import archive, entry
+
+if TYPE_CHECKING:
+    from markdown_it.tree import SyntaxTreeNode
 
 _PACKAGE_RELS = (
     f'{XML_DECL}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
@@ -39,6 +40,10 @@ def write_docx(
     ``meta.base_dir``. Raises :class:`~qmsdocs.errors.DocumentError` for Markdown the writer cannot
     represent, naming the template and line.
     """
+    # imported here, not at module level: the body handlers pull in markdown-it, and importing
+    # qmsdocs.docx must stay cheap for `qmsdocs --help`
+    from qmsdocs.docx.body import render_blocks
+
     ctx = Context(meta=meta, ref=ref, images=images or {})
     render_blocks(list(body.children), ctx)
     known = {mark for _, _, mark in ctx.headings}

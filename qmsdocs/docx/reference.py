@@ -11,7 +11,6 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.etree import ElementTree as ET
 
 from qmsdocs.docx import builtin
 from qmsdocs.docx.wml import W_NS, XML_DECL
@@ -95,6 +94,8 @@ def _builtin(colour: str) -> PreparedReference:
 
 
 def _consultant(path: Path, colour: str) -> PreparedReference:
+    from xml.etree import ElementTree as ET  # only consultants' files need parsing
+
     try:
         with zipfile.ZipFile(path) as package:
             names = set(package.namelist())
