@@ -96,7 +96,7 @@ def test_pandoc_reference(tmp_path: Path) -> None:
     )
     ref = prepare_reference(path, primary_colour="#123456")
     assert len(ref.warnings) == 1
-    for missing in ("List Bullet", "List Number", "Table Grid", "Note"):
+    for missing in ("TOC 1", "List Bullet", "List Number", "Table Grid", "Note"):
         assert missing in ref.warnings[0]
     data = render((SAMPLES / "internal-audit.md").read_text(), ref=ref)
     lines = outline(data)

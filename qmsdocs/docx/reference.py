@@ -139,7 +139,10 @@ def _consultant(path: Path, colour: str) -> PreparedReference:
         added = "".join(style.xml(style_ids, colour) for style in missing)
         cut = styles.rindex("</w:styles>")
         styles = styles[:cut] + added + styles[cut:]
-        listed = ", ".join(s.name[0].upper() + s.name[1:] for s in missing)
+        # the names Word shows: "heading 1" -> "Heading 1", "toc 1" -> "TOC 1"
+        listed = ", ".join(
+            s.name.replace("toc", "TOC")[0].upper() + s.name.replace("toc", "TOC")[1:] for s in missing
+        )
         warnings.append(
             f"{path}: the reference document lacks {len(missing)} style(s) the writer needs; "
             f"added them from the built-in reference: {listed}"
