@@ -253,3 +253,16 @@ def test_unsupported_constructs_raise_with_template_and_line(markdown: str, line
 def test_not_an_image_is_an_error() -> None:
     with pytest.raises(DocumentError, match="only PNG and JPEG"):
         render("![x](chart.png)\n", images={"chart.png": b"GIF89a...."})
+
+
+def test_columns_never_narrower_than_their_longest_word() -> None:
+    from qmsdocs.docx.wml import _CELL_PADDING, _CHAR_TWIPS, column_widths
+
+    lengths, words = [3, 40, 10, 9, 5, 6, 40, 15], [2, 11, 10, 6, 5, 6, 12, 8]
+    widths = column_widths(lengths, 10000, words)
+    assert sum(widths) == 10000
+    for width, word in zip(widths, words, strict=True):
+        assert width >= word * _CHAR_TWIPS + _CELL_PADDING - 1
+    # long text still gets the most room
+    assert widths[1] > widths[5]
+    assert widths[6] > widths[4]

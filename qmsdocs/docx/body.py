@@ -188,9 +188,12 @@ def gfm_table(node: SyntaxTreeNode, ctx: Context) -> None:
             rows.append((section.type == "thead", row))
     columns = max(len(row.children) for _, row in rows)
     lengths = [0] * columns
+    words = [0] * columns
     for _, row in rows:
         for i, cell in enumerate(row.children):
-            lengths[i] = max(lengths[i], len(cell.children[0].content) if cell.children else 0)
+            text = cell.children[0].content if cell.children else ""
+            lengths[i] = max(lengths[i], len(text))
+            words[i] = max([words[i], *(len(word) for word in text.split())])
     cells: list[list[str]] = []
     heading_style, body_style = ctx.ref.style("Table Heading"), ctx.ref.style("Table Contents")
     outer_indent, ctx.indent = ctx.indent, 0
@@ -204,7 +207,7 @@ def gfm_table(node: SyntaxTreeNode, ctx: Context) -> None:
         out += [para("", body_style)] * (columns - len(out))
         cells.append(out)
     ctx.indent = outer_indent
-    widths = column_widths(lengths, ctx.ref.text_width - ctx.indent)
+    widths = column_widths(lengths, ctx.ref.text_width - ctx.indent, words)
     header_rows = sum(1 for is_header, _ in rows if is_header)
     ctx.out.append(table(cells, widths, ctx.ref.style("Table Grid"), header_rows, ctx.indent))
     # a thin spacer keeps the next paragraph (or a following table) from touching the table's border

@@ -111,13 +111,38 @@ def table(
     return "".join(out)
 
 
-def column_widths(lengths: list[int], total: int) -> list[int]:
+#: Twips one character of table text needs (10-11 pt body font, bold headers), and a cell's padding.
+_CHAR_TWIPS = 120
+_CELL_PADDING = 230
+
+
+def column_widths(lengths: list[int], total: int, longest_words: list[int] | None = None) -> list[int]:
     """Split *total* twips between columns in proportion to their longest text, within sane bounds.
 
-    Square roots damp one very long cell so short columns (numbers, dates) stay readable.
+    Square roots damp one very long cell so short columns (numbers, dates) stay readable. No column is
+    made narrower than its longest word ("Likelihood" must not break into "Likelihoo" / "d"): the
+    width it lacks is taken from columns that have room to spare.
     """
     weights = [max(3.0, min(float(n), 60.0)) ** 0.5 for n in lengths] or [1.0]
     scale = total / sum(weights)
-    widths = [int(w * scale) for w in weights]
-    widths[-1] += total - sum(widths)
-    return widths
+    widths = [w * scale for w in weights]
+    if longest_words:
+        minimum = [n * _CHAR_TWIPS + _CELL_PADDING for n in longest_words]
+        if sum(minimum) >= total:  # even the words do not fit: share the page by word length
+            widths = [total * m / sum(minimum) for m in minimum]
+        else:
+            for _ in range(len(widths)):  # each pass fixes at least one column; a few passes suffice
+                short = [i for i, w in enumerate(widths) if w < minimum[i]]
+                if not short:
+                    break
+                lacking = sum(minimum[i] - widths[i] for i in short)
+                spare = {i: widths[i] - minimum[i] for i in range(len(widths)) if i not in short}
+                room = sum(v for v in spare.values() if v > 0)
+                for i in short:
+                    widths[i] = minimum[i]
+                for i, extra in spare.items():
+                    if extra > 0:
+                        widths[i] -= lacking * extra / room
+    result = [int(w) for w in widths]
+    result[-1] += total - sum(result)
+    return result
