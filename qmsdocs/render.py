@@ -22,9 +22,10 @@ from jinja2.exceptions import SecurityError
 from markupsafe import Markup
 from pydantic import BaseModel
 
-from qmsdocs import iso
+from qmsdocs import charts, iso, maturity
 from qmsdocs.errors import TemplateError
 from qmsdocs.library import TemplateLibrary
+from qmsdocs.paths import safe_filename
 from qmsdocs.plan import DocumentSpec, Plan
 from qmsdocs.profile import Person, Profile
 
@@ -145,6 +146,20 @@ def context(spec: DocumentSpec, profile: Profile, plan: Plan, images: dict[str, 
             raise _PrintError(f"'{name}' is not a role")
         return profile.person(key)
 
+    assessment = maturity.assess(profile)
+
+    def chart(kind: str) -> Md:
+        """Draw a self-assessment chart, register its PNG in *images* and return the Markdown image link."""
+        if assessment is None:
+            raise _PrintError("chart(): the profile has no 'self_assessment' section; guard with {% if assessment %}")
+        try:
+            png = charts.draw(kind, assessment)
+        except ValueError as error:
+            raise _PrintError(f"chart(): {error}") from None
+        path = f"charts/{safe_filename(spec.meta.number).replace(' ', '-')}-{kind}.png"
+        images[path] = png
+        return Md(f'![{charts.KINDS[kind]}]({path} "width=15cm")')
+
     return {
         "profile": profile,
         "org": profile.organisation,
@@ -156,6 +171,8 @@ def context(spec: DocumentSpec, profile: Profile, plan: Plan, images: dict[str, 
         "iso9001": iso.ISO9001_CLAUSES,
         "iso9004": iso.ISO9004_ELEMENTS,
         "Md": Md,
+        "assessment": assessment,
+        "chart": chart,
     }
 
 
