@@ -23,6 +23,7 @@ from markupsafe import Markup
 from pydantic import BaseModel
 
 from qmsdocs import charts, iso, maturity
+from qmsdocs.satisfaction import satisfaction_plan
 from qmsdocs.errors import TemplateError
 from qmsdocs.library import TemplateLibrary
 from qmsdocs.paths import safe_filename
@@ -173,6 +174,7 @@ def context(spec: DocumentSpec, profile: Profile, plan: Plan, images: dict[str, 
         "Md": Md,
         "assessment": assessment,
         "chart": chart,
+        "satisfaction": satisfaction_plan(profile),
     }
 
 
