@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qmsdocs.profile import Profile
+from qmsdocs.profile import Profile, QualityObjective
 
 _DIRECT_WORDS = ("survey", "questionnaire", "interview", "focus group", "panel", "feedback", "card", "visit",
                  "call", "poll", "rating", "review meeting", "mystery")
 _INDIRECT_WORDS = ("complaint", "return", "warranty", "repeat", "re-order", "reorder", "order", "lost",
                    "compliment", "market share", "churn", "claim", "cancel", "renewal")
 _NPS_WORDS = ("net promoter", "nps", "recommend")
+_CUSTOMER_WORDS = ("satisf", "customer", "complain", "warranty", "return", "promoter", "loyal")
 
 #: Indirect sources every organisation has, whether or not the profile names them.
 ALWAYS_INDIRECT: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -64,6 +65,7 @@ class SatisfactionPlan:
     other: tuple[str, ...]  # methods neither list recognises (shown as given)
     indicators: tuple[Indicator, ...]
     scale: tuple[ScalePoint, ...]
+    objectives: tuple[QualityObjective, ...]  # quality objectives about customers and their satisfaction
 
     @property
     def survey_indicators(self) -> tuple[Indicator, ...]:
@@ -133,4 +135,8 @@ def satisfaction_plan(profile: Profile) -> SatisfactionPlan:
         other=tuple(other),
         indicators=tuple(classify_indicator(i) for i in cs.indicators),
         scale=parse_scale(cs.scale),
+        objectives=tuple(
+            o for o in profile.quality_objectives
+            if any(w in f"{o.objective} {o.indicator}".lower() for w in _CUSTOMER_WORDS)
+        ),
     )
