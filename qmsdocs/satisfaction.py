@@ -54,6 +54,13 @@ class Indicator:
         """The indicator as a survey topic ("Overall satisfaction score" -> "Overall satisfaction")."""
         return re.sub(r"\s+(score|index|rating)$", "", self.name.strip(), flags=re.IGNORECASE)
 
+    @property
+    def subject(self) -> str:
+        """What a survey question asks about, lower case; "" for overall satisfaction."""
+        words = re.sub(r"\b(overall|satisfaction|customer|with)\b", " ", self.topic, flags=re.IGNORECASE)
+        text = " ".join(words.split())
+        return text[:1].lower() + text[1:]
+
 
 @dataclass(frozen=True)
 class SatisfactionPlan:
