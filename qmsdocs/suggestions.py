@@ -103,6 +103,10 @@ def _no_kpi(profile: Profile) -> list[str]:
     return [p.name for p in profile.processes if not p.kpis]
 
 
+def _none_yet(names: list[str]) -> str:
+    return f"{_names(names)} {'has' if len(names) == 1 else 'have'} none yet"
+
+
 def _a52(p: Profile) -> str:
     parties = [ip.party.lower() for ip in p.context.interested_parties]
     if not parties:
@@ -139,7 +143,7 @@ def _a8x(p: Profile) -> str:
     missing = _no_kpi(p)
     if not p.processes:
         return "Define the processes of the system with an owner, inputs, outputs and indicators for each."
-    tail = f"; {_names(missing)} have none yet" if missing else ""
+    tail = f"; {_none_yet(missing)}" if missing else ""
     return (f"Review the {len(p.processes)} processes with their owners: purpose, interactions, risks and at "
             f"least one indicator each{tail}.")
 
@@ -178,7 +182,7 @@ _ACTIONS: dict[str, Callable[[Profile], str]] = {
     "9.7": lambda p: ("Measure the energy, materials and water the processes use and the waste they produce, "
                       "and set targets to reduce them."),
     "10.2": lambda p: ("Give every process at least one indicator with a target"
-                       f"{' (' + _names(_no_kpi(p)) + ' have none yet)' if _no_kpi(p) else ''}."),
+                       f"{' (' + _none_yet(_no_kpi(p)) + ')' if _no_kpi(p) else ''}."),
     "10.3": lambda p: ("Analyse indicator trends every quarter, look for causes rather than single results, "
                        "and report the conclusions to the process owners."),
     "10.4": lambda p: ("Compare performance with objectives, with earlier years and, where data exists, with "
