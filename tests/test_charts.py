@@ -15,7 +15,7 @@ from qmsdocs.library import TemplateLibrary
 from qmsdocs.maturity import assess
 from qmsdocs.markdown import parse
 from qmsdocs.plan import plan
-from qmsdocs.profile import Profile
+from qmsdocs.profile import Profile, load_profile
 from qmsdocs.render import Rendered, render
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -134,3 +134,18 @@ def test_importing_charts_does_not_import_matplotlib() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
+
+
+def test_charts_end_up_in_the_docx(profile_copy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import zipfile
+
+    result = build_profile(profile_copy("brightwater.yaml"), tmp_path / "out", formats=["docx"])
+    assert result.ok, result.errors
+    assert result.out_dir is not None
+    report = next(d for d in result.documents if d.id == "RPT-01")
+    a = assess(load_profile(profile_copy("brightwater.yaml")))
+    assert a is not None
+    pngs = {charts.draw(kind, a) for kind in charts.KINDS}
+    with zipfile.ZipFile(result.out_dir / report.files["docx"]) as package:
+        media = {name: package.read(name) for name in package.namelist() if name.startswith("word/media/")}
+    assert pngs <= set(media.values())
