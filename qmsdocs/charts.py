@@ -41,8 +41,16 @@ def _style() -> Any:
     matplotlib.use("Agg", force=False)  # no display needed; harmless if already set
     rc = dict(matplotlib.rcParamsDefault)
     rc.pop("backend", None)
-    rc.update({"font.family": "DejaVu Sans", "font.size": 9, "svg.hashsalt": "qmsdocs",
-               "path.simplify": True, "savefig.dpi": _DPI, "figure.dpi": _DPI})
+    rc.update(
+        {
+            "font.family": "DejaVu Sans",
+            "font.size": 9,
+            "svg.hashsalt": "qmsdocs",
+            "path.simplify": True,
+            "savefig.dpi": _DPI,
+            "figure.dpi": _DPI,
+        }
+    )
     return matplotlib.rc_context(rc)
 
 
@@ -62,17 +70,31 @@ def radar_png(groups: RadarData) -> bytes:
 
     with _style():
         figure = Figure(figsize=_SIZE)
-        axes = figure.add_subplot(projection="polar")
+        axes: Any = figure.add_subplot(projection="polar")  # PolarAxes; typed as plain Axes
         count = len(groups)
         angles = [2 * math.pi * i / count for i in range(count)]
         closed = [*angles, angles[0]]
         current = [g[1] for g in groups]
         target = [g[2] for g in groups]
-        axes.plot(closed, [*current, current[0]], color="black", linestyle="-", linewidth=2, marker="o",
-                  label="Current level")
+        axes.plot(
+            closed,
+            [*current, current[0]],
+            color="black",
+            linestyle="-",
+            linewidth=2,
+            marker="o",
+            label="Current level",
+        )
         axes.fill(closed, [*current, current[0]], color="0.6", alpha=0.35)
-        axes.plot(closed, [*target, target[0]], color="0.35", linestyle="--", linewidth=1.6, marker="s",
-                  label="Target level")
+        axes.plot(
+            closed,
+            [*target, target[0]],
+            color="0.35",
+            linestyle="--",
+            linewidth=1.6,
+            marker="s",
+            label="Target level",
+        )
         axes.set_theta_offset(math.pi / 2)
         axes.set_theta_direction(-1)
         axes.set_xticks(angles)
@@ -100,7 +122,9 @@ def gaps_png(elements: GapData) -> bytes:
         axes = figure.add_subplot()
         rows = list(range(len(elements)))[::-1]  # first element at the top
         for row, (_, gap, importance) in zip(rows, elements, strict=True):
-            axes.barh(row, gap, color="0.85", edgecolor="black", hatch=_IMPORTANCE_HATCH[importance], height=0.7)
+            axes.barh(
+                row, gap, color="0.85", edgecolor="black", hatch=_IMPORTANCE_HATCH[importance], height=0.7
+            )
             axes.text(gap + 0.05, row, str(gap), va="center", fontsize=8)
         axes.set_yticks(rows)
         axes.set_yticklabels([label for label, _, _ in elements], fontsize=8)
@@ -111,9 +135,14 @@ def gaps_png(elements: GapData) -> bytes:
         axes.set_axisbelow(True)
         used = sorted({importance for _, _, importance in elements})
         axes.legend(
-            handles=[Patch(facecolor="0.85", edgecolor="black", hatch=_IMPORTANCE_HATCH[i],
-                           label=_IMPORTANCE_NAME[i]) for i in used],
-            loc="lower right", frameon=True,
+            handles=[
+                Patch(
+                    facecolor="0.85", edgecolor="black", hatch=_IMPORTANCE_HATCH[i], label=_IMPORTANCE_NAME[i]
+                )
+                for i in used
+            ],
+            loc="lower right",
+            frameon=True,
         )
         figure.tight_layout()
         return _png(figure)
@@ -121,8 +150,10 @@ def gaps_png(elements: GapData) -> bytes:
 
 def radar_data(assessment: Assessment) -> RadarData:
     """The radar's input: one point per clause group with at least one rated element."""
-    return tuple((f"{g.group} {g.title}".replace(" of an organization", ""), g.mean_level, g.mean_target)
-                 for g in assessment.assessed_groups)
+    return tuple(
+        (f"{g.group} {g.title}".replace(" of an organization", ""), g.mean_level, g.mean_target)
+        for g in assessment.assessed_groups
+    )
 
 
 def gap_data(assessment: Assessment) -> GapData:

@@ -199,19 +199,18 @@ def assess(profile: Profile) -> Assessment | None:
         )
         for number, title in iso.ISO9004_GROUPS.items()
     )
-    rows = []
-    for rank, element in enumerate(ranked(elements), start=1):
-        rows.append(
-            PlanRow(
-                rank=rank,
-                element=element,
-                actions=element.actions or (suggested_action(element.clause, profile),),
-                suggested=not element.actions,
-                owners=owners_for(element.clause, profile),
-                due=due_date(sa.date, element.priority),
-                indicator=indicator_for(element.clause, element.target, profile),
-            )
+    rows = [
+        PlanRow(
+            rank=rank,
+            element=gap,
+            actions=gap.actions or (suggested_action(gap.clause, profile),),
+            suggested=not gap.actions,
+            owners=owners_for(gap.clause, profile),
+            due=due_date(sa.date, gap.priority),
+            indicator=indicator_for(gap.clause, gap.target, profile),
         )
+        for rank, gap in enumerate(ranked(elements), start=1)
+    ]
     return Assessment(
         date=sa.date,
         assessors=tuple(profile.person(key) for key in sa.assessors),

@@ -13,10 +13,37 @@ from dataclasses import dataclass
 
 from qmsdocs.profile import Profile, QualityObjective
 
-_DIRECT_WORDS = ("survey", "questionnaire", "interview", "focus group", "panel", "feedback", "card", "visit",
-                 "call", "poll", "rating", "review meeting", "mystery")
-_INDIRECT_WORDS = ("complaint", "return", "warranty", "repeat", "re-order", "reorder", "order", "lost",
-                   "compliment", "market share", "churn", "claim", "cancel", "renewal")
+_DIRECT_WORDS = (
+    "survey",
+    "questionnaire",
+    "interview",
+    "focus group",
+    "panel",
+    "feedback",
+    "card",
+    "visit",
+    "call",
+    "poll",
+    "rating",
+    "review meeting",
+    "mystery",
+)
+_INDIRECT_WORDS = (
+    "complaint",
+    "return",
+    "warranty",
+    "repeat",
+    "re-order",
+    "reorder",
+    "order",
+    "lost",
+    "compliment",
+    "market share",
+    "churn",
+    "claim",
+    "cancel",
+    "renewal",
+)
 _NPS_WORDS = ("net promoter", "nps", "recommend")
 _CUSTOMER_WORDS = ("satisf", "customer", "complain", "warranty", "return", "promoter", "loyal")
 
@@ -143,7 +170,8 @@ def satisfaction_plan(profile: Profile) -> SatisfactionPlan:
         indicators=tuple(classify_indicator(i) for i in cs.indicators),
         scale=parse_scale(cs.scale),
         objectives=tuple(
-            o for o in profile.quality_objectives
+            o
+            for o in profile.quality_objectives
             if any(w in f"{o.objective} {o.indicator}".lower() for w in _CUSTOMER_WORDS)
         ),
     )

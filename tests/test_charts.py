@@ -12,8 +12,8 @@ import pytest
 from qmsdocs import charts
 from qmsdocs.build import build_profile
 from qmsdocs.library import TemplateLibrary
-from qmsdocs.maturity import assess
 from qmsdocs.markdown import parse
+from qmsdocs.maturity import assess
 from qmsdocs.plan import plan
 from qmsdocs.profile import Profile, load_profile
 from qmsdocs.render import Rendered, render
@@ -113,8 +113,12 @@ print(" ".join(hashlib.sha256(charts.draw(k, a)).hexdigest() for k in charts.KIN
 
 def test_png_bytes_identical_across_processes(profiles_dir: Path) -> None:
     runs = [
-        subprocess.run([sys.executable, "-c", _DRAW_SCRIPT, str(profiles_dir / "brightwater.yaml")],
-                       capture_output=True, text=True, check=True).stdout
+        subprocess.run(
+            [sys.executable, "-c", _DRAW_SCRIPT, str(profiles_dir / "brightwater.yaml")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         for _ in range(2)
     ]
     assert runs[0] == runs[1]
@@ -133,7 +137,6 @@ def test_importing_charts_does_not_import_matplotlib() -> None:
     code = "import sys, qmsdocs.charts, qmsdocs.render; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
-
 
 
 def test_charts_end_up_in_the_docx(profile_copy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

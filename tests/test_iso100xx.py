@@ -37,8 +37,13 @@ def _tables(text: str) -> list[list[list[str]]]:
     tables = []
     for node in parse(text).walk():
         if node.type == "table":
-            tables.append([[cell.children[0].content if cell.children else "" for cell in row.children]
-                           for part in node.children for row in part.children])
+            tables.append(
+                [
+                    [cell.children[0].content if cell.children else "" for cell in row.children]
+                    for part in node.children
+                    for row in part.children
+                ]
+            )
     return tables
 
 
@@ -57,6 +62,7 @@ def edited(profile_copy: Callable[[str], Path]) -> Callable[[Callable[[dict], No
 
 
 # --- which documents are in the set -------------------------------------------------------------------
+
 
 def test_minimal_omits_the_iso9004_documents_with_the_reason(minimal: Profile) -> None:
     the_plan = plan(minimal, TemplateLibrary())
@@ -82,6 +88,7 @@ def test_issue5_documents_render_for_minimal(minimal: Profile) -> None:
 
 # --- RPT-01 and PLN-01 ---------------------------------------------------------------------------------
 
+
 def test_report_tables_every_rated_element(brightwater: Profile) -> None:
     text = _text(brightwater, "RPT-01")
     table = next(t for t in _tables(text) if t[0][:5] == ["Clause", "Element", "Level", "Target", "Gap"])
@@ -96,8 +103,17 @@ def test_report_tables_every_rated_element(brightwater: Profile) -> None:
 def test_plan_table_is_ranked(brightwater: Profile) -> None:
     text = _text(brightwater, "PLN-01")
     table = next(t for t in _tables(text) if t[0][0] == "Rank")
-    assert table[0] == ["Rank", "Clause", "Element", "Current → target", "Priority", "Action", "Owner", "Due",
-                        "Indicator"]
+    assert table[0] == [
+        "Rank",
+        "Clause",
+        "Element",
+        "Current → target",
+        "Priority",
+        "Action",
+        "Owner",
+        "Due",
+        "Indicator",
+    ]
     first = table[1]
     assert first[:5] == ["1", "10.6", "Self-assessment", "1 → 4", "6"]
     assert first[7] == "2026-04-20"
@@ -109,31 +125,43 @@ def test_plan_table_is_ranked(brightwater: Profile) -> None:
 
 # --- PLN-02 ------------------------------------------------------------------------------------------------
 
+
 def test_satisfaction_plan_lists_indicators_targets_and_methods(brightwater: Profile) -> None:
     text = _text(brightwater, "PLN-02")
     indicators = next(t for t in _tables(text) if t[0] == ["Indicator", "Source", "Target"])
-    assert [row[0] for row in indicators[1:]] == ["Overall satisfaction score", "Net promoter score",
-                                                    "Complaints per 100 orders"]
+    assert [row[0] for row in indicators[1:]] == [
+        "Overall satisfaction score",
+        "Net promoter score",
+        "Complaints per 100 orders",
+    ]
     assert indicators[1][2] == "at least 4.3"
     methods = _section(text, "Methods")
     direct, indirect = methods.split("## Indirect methods")
-    assert "Annual customer survey: annually, on the scale 1 (very dissatisfied) to 5 (very satisfied)" in direct
+    assert (
+        "Annual customer survey: annually, on the scale 1 (very dissatisfied) to 5 (very satisfied)" in direct
+    )
     assert "Service feedback cards" in direct
-    assert "- Complaint analysis" in indirect and "- Repeat-order rate" in indirect
+    assert "- Complaint analysis" in indirect
+    assert "- Repeat-order rate" in indirect
     # sources every organisation has are added, without repeating the profile's own
-    assert "- Warranty claims" in indirect and "- Lost customers" in indirect
+    assert "- Warranty claims" in indirect
+    assert "- Lost customers" in indirect
     assert "Repeat orders" not in indirect
     assert "Keep customers satisfied" in _section(text, "Indicators and targets")
 
 
 def test_methods_are_classified_by_keywords(edited) -> None:  # type: ignore[no-untyped-def]
-    profile = edited(lambda d: d["customer_satisfaction"].update(
-        methods=["Key-account interviews", "Warranty claim trends", "Trade show chats"]))
+    profile = edited(
+        lambda d: d["customer_satisfaction"].update(
+            methods=["Key-account interviews", "Warranty claim trends", "Trade show chats"]
+        )
+    )
     sp = satisfaction_plan(profile)
     assert sp.direct == ("Key-account interviews",)
     assert sp.indirect == ("Warranty claim trends",)
     assert sp.other == ("Trade show chats",)
-    assert "Warranty claims" not in sp.added_indirect and "Complaints" in sp.added_indirect
+    assert "Warranty claims" not in sp.added_indirect
+    assert "Complaints" in sp.added_indirect
 
 
 def test_no_target_score_is_said_honestly(minimal: Profile) -> None:
@@ -143,6 +171,7 @@ def test_no_target_score_is_said_honestly(minimal: Profile) -> None:
 
 # --- FRM-01 ------------------------------------------------------------------------------------------------
 
+
 def test_survey_has_a_column_per_scale_point_and_rows_per_product(brightwater: Profile) -> None:
     text = _text(brightwater, "FRM-01")
     products = next(t for t in _tables(text) if t[0][0].startswith("How satisfied are you with our"))
@@ -151,7 +180,9 @@ def test_survey_has_a_column_per_scale_point_and_rows_per_product(brightwater: P
     assert all(cell == "☐" for row in products[1:] for cell in row[1:])
 
 
-def test_net_promoter_question_only_when_an_indicator_asks_for_it(brightwater: Profile, minimal: Profile) -> None:
+def test_net_promoter_question_only_when_an_indicator_asks_for_it(
+    brightwater: Profile, minimal: Profile
+) -> None:
     with_nps = _text(brightwater, "FRM-01")
     assert "# Recommendation" in with_nps
     nps = next(t for t in _tables(with_nps) if t[0][0] == "0")
@@ -160,8 +191,11 @@ def test_net_promoter_question_only_when_an_indicator_asks_for_it(brightwater: P
 
 
 def test_survey_follows_the_profile_scale_and_indicators(edited) -> None:  # type: ignore[no-untyped-def]
-    profile = edited(lambda d: d["customer_satisfaction"].update(
-        scale="0 (poor) to 3 (excellent)", indicators=["Satisfaction with technical support"]))
+    profile = edited(
+        lambda d: d["customer_satisfaction"].update(
+            scale="0 (poor) to 3 (excellent)", indicators=["Satisfaction with technical support"]
+        )
+    )
     text = _text(profile, "FRM-01")
     overall = next(t for t in _tables(text) if t[0][0] == "Question" and len(t[0]) > 2)
     assert overall[0][1:] == ["0 poor", "1", "2", "3 excellent"]
@@ -171,9 +205,14 @@ def test_survey_follows_the_profile_scale_and_indicators(edited) -> None:  # typ
 
 @pytest.mark.parametrize(
     ("scale", "points"),
-    [("1 (very dissatisfied) to 5 (very satisfied)", ["1 very dissatisfied", "2", "3", "4", "5 very satisfied"]),
-     ("0-10", [str(n) for n in range(11)]),
-     ("stars", ["1", "2", "3", "4", "5"])],
+    [
+        (
+            "1 (very dissatisfied) to 5 (very satisfied)",
+            ["1 very dissatisfied", "2", "3", "4", "5 very satisfied"],
+        ),
+        ("0-10", [str(n) for n in range(11)]),
+        ("stars", ["1", "2", "3", "4", "5"]),
+    ],
 )
 def test_parse_scale(scale: str, points: list[str]) -> None:
     assert [str(p) for p in parse_scale(scale)] == points
@@ -181,14 +220,19 @@ def test_parse_scale(scale: str, points: list[str]) -> None:
 
 @pytest.mark.parametrize(
     ("indicator", "kind"),
-    [("Net promoter score", "nps"), ("Complaints per 100 orders", "records"), ("Repeat-order rate", "records"),
-     ("Overall satisfaction score", "survey")],
+    [
+        ("Net promoter score", "nps"),
+        ("Complaints per 100 orders", "records"),
+        ("Repeat-order rate", "records"),
+        ("Overall satisfaction score", "survey"),
+    ],
 )
 def test_indicator_kinds(indicator: str, kind: str) -> None:
     assert classify_indicator(indicator).kind == kind
 
 
 # --- QP-15 -------------------------------------------------------------------------------------------------
+
 
 def test_complaints_procedure_uses_the_profile_timescales_and_channels(brightwater: Profile) -> None:
     text = _text(brightwater, "QP-15")
@@ -201,8 +245,11 @@ def test_complaints_procedure_uses_the_profile_timescales_and_channels(brightwat
 
 
 def test_complaints_timescales_follow_the_profile(edited) -> None:  # type: ignore[no-untyped-def]
-    profile = edited(lambda d: d["customer_satisfaction"]["complaints"].update(
-        acknowledge_within_days=1, resolve_within_days=15))
+    profile = edited(
+        lambda d: d["customer_satisfaction"]["complaints"].update(
+            acknowledge_within_days=1, resolve_within_days=15
+        )
+    )
     text = _text(profile, "QP-15")
     assert "within 1 working\nday of receipt" in text
     assert "no later than 15 working days after receipt" in text

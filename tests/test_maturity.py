@@ -80,13 +80,13 @@ def test_ranking_by_gap_times_importance_with_numeric_clause_ties(ranking: Profi
     assert a is not None
     order = [(row.rank, row.element.clause, row.element.priority) for row in a.plan]
     assert order == [
-        (1, "5.2", 6),   # gap 2 x importance 3
-        (2, "9.6", 6),   # tie: clause order, numeric (9.6 before 10.2)
+        (1, "5.2", 6),  # gap 2 x importance 3
+        (2, "9.6", 6),  # tie: clause order, numeric (9.6 before 10.2)
         (3, "10.2", 6),  # gap 3 x importance 2
-        (4, "7.3", 4),   # gap 2 x 2: importance weighting puts it below 5.2's equal gap
+        (4, "7.3", 4),  # gap 2 x 2: importance weighting puts it below 5.2's equal gap
         (5, "8.2", 4),
-        (6, "9.2", 3),   # gap 1 x importance 3 beats ...
-        (7, "9.7", 1),   # ... gap 1 x importance 1
+        (6, "9.2", 3),  # gap 1 x importance 3 beats ...
+        (7, "9.7", 1),  # ... gap 1 x importance 1
     ]
     assert all(row.element.gap > 0 for row in a.plan)
 
@@ -124,7 +124,10 @@ def test_owner_rule(ranking: Profile) -> None:
 
 def test_owner_falls_back_to_roles_without_processes(minimal: Profile) -> None:
     data = minimal.model_dump(exclude_none=True)
-    data["self_assessment"] = {"date": dt.date(2026, 1, 1), "elements": {"9.6": {"level": 1}, "9.2": {"level": 1}}}
+    data["self_assessment"] = {
+        "date": dt.date(2026, 1, 1),
+        "elements": {"9.6": {"level": 1}, "9.2": {"level": 1}},
+    }
     rows = {row.element.clause: row for row in assess(Profile.model_validate(data)).plan}  # type: ignore[union-attr]
     assert rows["9.6"].owner.name == "Jonas Berg"  # quality manager
     assert rows["9.2"].owner.name == "Jonas Berg"  # training coordinator defaults to the quality manager
@@ -140,8 +143,15 @@ def test_due_dates_by_priority_from_the_assessment_date(ranking: Profile) -> Non
 
 @pytest.mark.parametrize(
     ("priority", "expected"),
-    [(12, dt.date(2026, 4, 30)), (6, dt.date(2026, 4, 30)), (5, dt.date(2026, 7, 31)), (4, dt.date(2026, 7, 31)),
-     (3, dt.date(2026, 10, 31)), (2, dt.date(2026, 10, 31)), (1, dt.date(2027, 1, 31))],
+    [
+        (12, dt.date(2026, 4, 30)),
+        (6, dt.date(2026, 4, 30)),
+        (5, dt.date(2026, 7, 31)),
+        (4, dt.date(2026, 7, 31)),
+        (3, dt.date(2026, 10, 31)),
+        (2, dt.date(2026, 10, 31)),
+        (1, dt.date(2027, 1, 31)),
+    ],
 )
 def test_due_date_boundaries(priority: int, expected: dt.date) -> None:
     assert due_date(dt.date(2026, 1, 31), priority) == expected
@@ -155,7 +165,9 @@ def test_indicator_names_target_and_a_process_kpi(ranking: Profile) -> None:
 
 
 def test_unknown_element_is_a_located_error(write_tree) -> None:  # type: ignore[no-untyped-def]
-    folder = write_tree({"p.yaml": """
+    folder = write_tree(
+        {
+            "p.yaml": """
         schema_version: 1
         organisation: {name: X Ltd}
         scope: {statement: Things.}
@@ -167,13 +179,16 @@ def test_unknown_element_is_a_located_error(write_tree) -> None:  # type: ignore
             "9.9": {level: 3}
             "10.3": {level: 6}
             "7.4": {level: 2, target: 0}
-        """})
+        """
+        }
+    )
     with pytest.raises(ProfileError) as caught:
         load_profile(folder / "p.yaml")
     file = folder / "p.yaml"
+    elements = "self_assessment.elements"
     assert str(caught.value).splitlines() == [
-        f"{file}:9:5: self_assessment.elements[\"9.9\"]: '9.9' is not an ISO 9004:2018 self-assessment element;"
+        f"{file}:9:5: {elements}[\"9.9\"]: '9.9' is not an ISO 9004:2018 self-assessment element;"
         " did you mean '9.7'?",
-        f"{file}:10:21: self_assessment.elements[\"10.3\"].level: input should be less than or equal to 5, got 6",
-        f"{file}:11:31: self_assessment.elements[\"7.4\"].target: input should be greater than or equal to 1, got 0",
+        f'{file}:10:21: {elements}["10.3"].level: input should be less than or equal to 5, got 6',
+        f'{file}:11:31: {elements}["7.4"].target: input should be greater than or equal to 1, got 0',
     ]
