@@ -22,9 +22,11 @@ from jinja2.exceptions import TemplateError as JinjaTemplateError
 from markupsafe import Markup
 from pydantic import BaseModel
 
-from qmsdocs import iso
+from qmsdocs import charts, iso, maturity
+from qmsdocs.satisfaction import satisfaction_plan
 from qmsdocs.errors import TemplateError
 from qmsdocs.library import TemplateLibrary
+from qmsdocs.paths import safe_filename
 from qmsdocs.plan import DocumentSpec, Plan
 from qmsdocs.processes import ProcessMap
 from qmsdocs.profile import Person, Profile
@@ -147,6 +149,20 @@ def context(spec: DocumentSpec, profile: Profile, plan: Plan, images: dict[str, 
             raise _PrintError(f"'{name}' is not a role")
         return profile.person(key)
 
+    assessment = maturity.assess(profile)
+
+    def chart(kind: str) -> Md:
+        """Draw a self-assessment chart, register its PNG in *images* and return the Markdown image link."""
+        if assessment is None:
+            raise _PrintError("chart(): the profile has no 'self_assessment' section; guard with {% if assessment %}")
+        try:
+            png = charts.draw(kind, assessment)
+        except ValueError as error:
+            raise _PrintError(f"chart(): {error}") from None
+        path = f"charts/{safe_filename(spec.meta.number).replace(' ', '-')}-{kind}.png"
+        images[path] = png
+        return Md(f'![{charts.KINDS[kind]}]({path} "width=15cm")')
+
     return {
         "profile": profile,
         "org": profile.organisation,
@@ -160,6 +176,9 @@ def context(spec: DocumentSpec, profile: Profile, plan: Plan, images: dict[str, 
         "Md": Md,
         "registers": Registers(profile),
         "process_map": ProcessMap(profile),
+        "assessment": assessment,
+        "chart": chart,
+        "satisfaction": satisfaction_plan(profile),
     }
 
 

@@ -1,0 +1,154 @@
+"""Self-assessment charts: in the rendered Markdown and the images dict, grey-scale, reproducible, lazy."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qmsdocs import charts
+from qmsdocs.build import build_profile
+from qmsdocs.library import TemplateLibrary
+from qmsdocs.markdown import parse
+from qmsdocs.maturity import assess
+from qmsdocs.plan import plan
+from qmsdocs.profile import Profile, load_profile
+from qmsdocs.render import Rendered, render
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _render(profile: Profile, doc_id: str) -> Rendered:
+    library = TemplateLibrary()
+    the_plan = plan(profile, library)
+    spec = the_plan.get(doc_id)
+    assert spec is not None
+    return render(spec, profile, the_plan, library)
+
+
+def _image_links(text: str) -> list[tuple[str, str]]:
+    """(src, title) of every image in the Markdown."""
+    return [
+        (node.attrs["src"], str(node.attrs.get("title", "")))
+        for node in parse(text).walk()
+        if node.type == "image"
+    ]
+
+
+def test_report_links_both_charts_and_registers_their_png(brightwater: Profile) -> None:
+    rendered = _render(brightwater, "RPT-01")
+    links = _image_links(rendered.text)
+    assert links == [
+        ("charts/BWI-RPT-01-radar.png", "width=15cm"),
+        ("charts/BWI-RPT-01-gaps.png", "width=15cm"),
+    ]
+    assert set(rendered.images) == {src for src, _ in links}
+    for data in rendered.images.values():
+        assert data.startswith(PNG_SIGNATURE)
+
+
+def test_documents_without_charts_register_no_images(brightwater: Profile) -> None:
+    assert _render(brightwater, "PLN-01").images == {}
+
+
+def test_build_writes_charts_beside_the_markdown(profile_copy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = build_profile(profile_copy("brightwater.yaml"), tmp_path / "out", formats=["md"])
+    assert result.ok, result.errors
+    assert result.out_dir is not None
+    report = next(d for d in result.documents if d.id == "RPT-01")
+    markdown = (result.out_dir / report.files["md"]).read_text(encoding="utf-8")
+    for src, _ in _image_links(markdown):
+        assert (result.out_dir / src).read_bytes().startswith(PNG_SIGNATURE)
+    assert len(_image_links(markdown)) == 2
+
+
+def test_charts_are_grey_scale(brightwater: Profile) -> None:
+    from matplotlib.image import imread
+
+    a = assess(brightwater)
+    assert a is not None
+    for kind in charts.KINDS:
+        pixels = imread(io.BytesIO(charts.draw(kind, a)), format="png")
+        red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+        assert (abs(red - green).max(), abs(green - blue).max()) == (0.0, 0.0), kind
+
+
+def test_each_chart_is_drawn_once_per_content(brightwater: Profile) -> None:
+    charts.radar_png.cache_clear()
+    charts.gaps_png.cache_clear()
+    first = _render(brightwater, "RPT-01")
+    second = _render(brightwater, "RPT-01")
+    assert charts.radar_png.cache_info().misses == 1
+    assert charts.gaps_png.cache_info().misses == 1
+    assert first.images == second.images
+
+
+def test_different_ratings_give_a_different_chart(brightwater: Profile) -> None:
+    a = assess(brightwater)
+    assert a is not None
+    data = charts.radar_data(a)
+    changed = ((data[0][0], data[0][1] + 1.0, data[0][2]), *data[1:])
+    assert charts.radar_png(changed) != charts.radar_png(data)
+
+
+def test_unknown_chart_kind_names_the_known_ones(brightwater: Profile) -> None:
+    a = assess(brightwater)
+    assert a is not None
+    with pytest.raises(ValueError, match="unknown chart 'pie'; charts: radar, gaps"):
+        charts.draw("pie", a)
+
+
+_DRAW_SCRIPT = """
+import hashlib, sys
+from qmsdocs.profile import load_profile
+from qmsdocs.maturity import assess
+from qmsdocs import charts
+a = assess(load_profile(sys.argv[1]))
+print(" ".join(hashlib.sha256(charts.draw(k, a)).hexdigest() for k in charts.KINDS))
+"""
+
+
+def test_png_bytes_identical_across_processes(profiles_dir: Path) -> None:
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _DRAW_SCRIPT, str(profiles_dir / "brightwater.yaml")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+    assert len(runs[0].split()) == len(charts.KINDS)
+
+
+def test_png_has_no_software_or_time_metadata(brightwater: Profile) -> None:
+    a = assess(brightwater)
+    assert a is not None
+    data = charts.draw("radar", a)
+    assert b"matplotlib" not in data.lower()
+    assert b"tIME" not in data
+
+
+def test_importing_charts_does_not_import_matplotlib() -> None:
+    code = "import sys, qmsdocs.charts, qmsdocs.render; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_charts_end_up_in_the_docx(profile_copy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import zipfile
+
+    result = build_profile(profile_copy("brightwater.yaml"), tmp_path / "out", formats=["docx"])
+    assert result.ok, result.errors
+    assert result.out_dir is not None
+    report = next(d for d in result.documents if d.id == "RPT-01")
+    a = assess(load_profile(profile_copy("brightwater.yaml")))
+    assert a is not None
+    pngs = {charts.draw(kind, a) for kind in charts.KINDS}
+    with zipfile.ZipFile(result.out_dir / report.files["docx"]) as package:
+        media = {name: package.read(name) for name in package.namelist() if name.startswith("word/media/")}
+    assert pngs <= set(media.values())
