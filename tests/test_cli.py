@@ -73,12 +73,14 @@ def test_one_bad_profile_does_not_stop_the_others(runner, tmp_path: Path, profil
 
 
 def test_template_error_exits_1_with_template_and_line(runner, tmp_path: Path, profiles_dir, write_tree) -> None:
-    layer = write_tree({"t/policy/quality-policy.md.j2": "---\nid: POL-01\ntitle: P\ncategory: policy\n---\n{{ nope }}\n"})
+    layer = write_tree(
+        {"t/policy/quality-policy.md.j2": "---\nid: POL-01\ntitle: P\ncategory: policy\nclauses: ['5.2']\n---\n{{ nope }}\n"}
+    )
     result = runner.invoke(
         main, ["build", str(profiles_dir / "minimal.yaml"), "-o", str(tmp_path / "o"), "-f", "md", "-t", str(layer / "t")]
     )
     assert result.exit_code == 1
-    assert f"{layer / 't/policy/quality-policy.md.j2'}:6: 'nope' is undefined" in result.stderr
+    assert f"{layer / 't/policy/quality-policy.md.j2'}:7: 'nope' is undefined" in result.stderr
     assert not (tmp_path / "o" / "minimal").exists()
 
 
@@ -95,7 +97,7 @@ def test_validate_prints_warnings_and_strict_fails(runner, profiles_dir) -> None
     minimal = str(profiles_dir / "minimal.yaml")
     result = runner.invoke(main, ["validate", minimal])
     assert result.exit_code == 0
-    assert "quality_objectives: no quality objectives: clause 6.2 requires measurable objectives (warning)" in result.stderr
+    assert "quality_objectives: no quality objectives: clause 6.2 requires measurable objectives" in result.stderr
     assert runner.invoke(main, ["validate", "--strict", minimal]).exit_code == 1
     assert runner.invoke(main, ["validate", str(profiles_dir / "brightwater.yaml")]).exit_code == 0
 

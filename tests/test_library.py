@@ -233,7 +233,7 @@ def test_templates_show_names_the_overridden_builtin(runner, write_tree) -> None
 def test_templates_show_unknown_id_suggests(runner) -> None:
     result = runner.invoke(main, ["templates", "show", "QP-13x"])
     assert result.exit_code == 1
-    assert "error: QP-13x: no template has this id or path; did you mean 'QP-12'?" in result.stderr
+    assert "error: QP-13x: no template has this id or path; did you mean 'QP-13'?" in result.stderr
     assert "Traceback" not in result.output
 
 
