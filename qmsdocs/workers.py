@@ -1,0 +1,241 @@
+"""Rendering work, run in worker processes (or in-process for ``--jobs 1``).
+
+Each process keeps what is expensive to prepare and the same for many documents: one
+:class:`~qmsdocs.library.TemplateLibrary` per set of template layers (its Jinja environment caches every
+compiled template), each profile loaded once, and the DOCX reference document (``prepare_reference``
+caches per process). The caches live for one build: :func:`reset` clears them, so a long-lived process
+never renders from templates it read during an earlier build.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qmsdocs.errors import QmsDocsError
+from qmsdocs.library import TemplateLibrary
+from qmsdocs.manifest import FileHashes, TemplateHashes, digest, entry_is_current, read_manifest
+from qmsdocs.plan import DocumentSpec, Omission, Plan, plan
+from qmsdocs.profile import Profile, load_profile
+
+_libraries: dict[tuple[Path, ...], TemplateLibrary] = {}
+_profiles: dict[Path, Profile] = {}
+_template_hashes_cache: dict[int, TemplateHashes] = {}
+_file_hashes = FileHashes()
+
+
+def reset() -> None:
+    """Forget the libraries, profiles and file hashes of an earlier build."""
+    global _file_hashes
+    _libraries.clear()
+    _profiles.clear()
+    _template_hashes_cache.clear()
+    _file_hashes = FileHashes()
+
+
+def init_worker() -> None:
+    """Pool initializer: a fresh cache, and Ctrl-C left to the main process (which stops the pool)."""
+    reset()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A loaded profile with its template library and document set."""
+
+    profile: Profile
+    library: TemplateLibrary
+    plan: Plan
+
+
+def layers_of(profile: Profile, templates: tuple[Path, ...]) -> tuple[Path, ...]:
+    """The template layers of *profile*, highest first: its own folder, then the ``--templates`` ones."""
+    return (profile.templates, *templates) if profile.templates else templates
+
+
+def library_for(layers: tuple[Path, ...]) -> TemplateLibrary:
+    """The template library over *layers*, built once per process and build."""
+    if layers not in _libraries:
+        _libraries[layers] = TemplateLibrary(list(layers))
+    return _libraries[layers]
+
+
+def prepare(source: Path, templates: tuple[Path, ...]) -> Prepared:
+    """Load *source* (once per process and build), its library and its plan."""
+    if source not in _profiles:
+        _profiles[source] = load_profile(source)
+    profile = _profiles[source]
+    library = library_for(layers_of(profile, templates))
+    return Prepared(profile, library, plan(profile, library))
+
+
+@dataclass(frozen=True)
+class ProfileTask:
+    """Bring one profile's documents up to date (the worker renders; the main process writes)."""
+
+    source: Path
+    out_dir: Path
+    templates: tuple[Path, ...]
+    formats: tuple[str, ...] | None
+    reference_docx: Path | None
+    force: bool
+    version: str
+
+
+@dataclass
+class DocOutcome:
+    """One document of the set: its manifest entry, and its files' content when it was re-rendered."""
+
+    id: str
+    entry: dict[str, Any]  # manifest entry without "hashes" when re-rendered
+    blobs: dict[str, bytes] | None  # relative path -> content; None when the files on disk are current
+
+
+@dataclass
+class ProfileOutcome:
+    """What a worker sends back for one profile."""
+
+    source: Path
+    organisation: str | None = None
+    documents: list[DocOutcome] = field(default_factory=list)
+    omitted: list[Omission] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    peak_rss_kib: int = 0
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident memory in KiB (0 where the platform cannot tell)."""
+    try:
+        import resource
+    except ImportError:
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak
+
+
+def _local_images(body: str, base: Path | None) -> list[Path]:
+    """Local image files the Markdown *body* links to (they are part of the document's inputs)."""
+    from qmsdocs.markdown import parse
+
+    found = []
+    for node in parse(body).walk():
+        src = str(node.attrs.get("src", "")) if node.type == "image" else ""
+        if src and "://" not in src and not src.startswith("data:"):
+            path = Path(src) if Path(src).is_absolute() or base is None else base / src
+            if path.is_file():
+                found.append(path)
+    return found
+
+
+def _template_hashes(library: TemplateLibrary) -> TemplateHashes:
+    key = id(library)
+    if key not in _template_hashes_cache:
+        _template_hashes_cache[key] = TemplateHashes(library)
+    return _template_hashes_cache[key]
+
+
+def document_inputs(task: ProfileTask, prepared: Prepared, formats: tuple[str, ...]) -> dict[str, str]:
+    """Per document id, one hash of everything its files are made from: the qmsdocs version, the
+    formats, the whole validated profile, the set plan (numbers and titles used in cross-references),
+    the template with everything it extends/includes/imports, and the reference document for DOCX."""
+    profile, the_plan = prepared.profile, prepared.plan
+    common = digest(
+        task.version,
+        formats,
+        profile.model_dump_json(),
+        [(s.meta.id, s.meta.number, s.meta.title, s.meta.category, s.meta.clauses) for s in the_plan.documents],
+        [o.id for o in the_plan.omitted],
+    )
+    reference = ""
+    if "docx" in formats:
+        path = task.reference_docx or profile.branding.reference_docx
+        reference = f"{path}={_file_hashes(path)}" if path else "builtin"
+    templates = _template_hashes(prepared.library)
+    return {
+        spec.meta.id: digest(common, reference, templates.closure(spec.template.path))
+        for spec in the_plan.documents
+    }
+
+
+def _render(spec: DocumentSpec, prepared: Prepared, formats: tuple[str, ...], reference: Any) -> DocOutcome:
+    from qmsdocs.md_writer import write_markdown
+    from qmsdocs.render import render
+
+    rendered = render(spec, prepared.profile, prepared.plan, prepared.library)
+    meta = spec.meta
+    files: dict[str, str] = {}
+    blobs = dict(rendered.images)
+    if "md" in formats:
+        files["md"] = f"{meta.file_stem}.md"
+        blobs[files["md"]] = write_markdown(rendered.text, meta).encode("utf-8")
+    if reference is not None:
+        from qmsdocs.docx import write_docx
+        from qmsdocs.markdown import parse
+
+        files["docx"] = f"{meta.file_stem}.docx"
+        blobs[files["docx"]] = write_docx(parse(rendered.text), meta, reference, rendered.images)
+    used = [p for p in (meta.logo,) if p is not None] + _local_images(rendered.text, meta.base_dir)
+    entry = identity(spec)
+    entry["files"] = files
+    entry["assets"] = {str(path): _file_hashes(path) or "" for path in used}
+    return DocOutcome(meta.id, entry, blobs)
+
+
+def identity(spec: DocumentSpec) -> dict[str, Any]:
+    """The manifest keys that say which document this is."""
+    meta = spec.meta
+    return {
+        "id": meta.id,
+        "number": meta.number,
+        "title": meta.title,
+        "category": meta.category,
+        "clauses": list(meta.clauses),
+        "revision": meta.revision,
+    }
+
+
+def process_profile(task: ProfileTask) -> ProfileOutcome:
+    """Load, plan and hash one profile, and render the documents whose inputs or files changed.
+
+    Errors are collected in the outcome, never raised: one bad profile must not stop the others.
+    """
+    outcome = ProfileOutcome(task.source)
+    try:
+        prepared = prepare(task.source, task.templates)
+        profile = prepared.profile
+        outcome.organisation = profile.organisation.name
+        outcome.omitted = list(prepared.plan.omitted)
+        formats = tuple(task.formats or profile.output.formats)
+        inputs = document_inputs(task, prepared, formats)
+        old = {} if task.force else {
+            str(e.get("id")): e for e in (read_manifest(task.out_dir) or {}).get("documents", []) if isinstance(e, dict)
+        }
+        reference = None
+        for spec in prepared.plan.documents:
+            entry = old.get(spec.meta.id)
+            wanted = [f"{spec.meta.file_stem}.{fmt}" for fmt in formats]
+            if entry is not None and entry_is_current(entry, inputs[spec.meta.id], wanted, task.out_dir, _file_hashes):
+                current = {**entry, **identity(spec)}
+                outcome.documents.append(DocOutcome(spec.meta.id, current, None))
+                continue
+            if reference is None and "docx" in formats:
+                from qmsdocs.docx import prepare_reference  # lazy: python-docx only when DOCX is asked for
+
+                reference = prepare_reference(task.reference_docx or profile.branding.reference_docx,
+                                              profile.branding.primary_colour)
+                outcome.warnings.extend(reference.warnings)
+            rendered = _render(spec, prepared, formats, reference)
+            rendered.entry["inputs"] = inputs[spec.meta.id]
+            outcome.documents.append(rendered)
+    except QmsDocsError as error:
+        outcome.errors.append(str(error))
+        outcome.documents.clear()
+    except Exception as error:  # a bug must not take the other profiles down; say what it was
+        outcome.errors.append(f"{task.source}: internal error ({type(error).__name__}: {error})")
+        outcome.documents.clear()
+    outcome.peak_rss_kib = peak_rss_kib()
+    return outcome
