@@ -29,6 +29,7 @@ from qmsdocs.manifest import (
     file_hash,
     manifest_bytes,
     read_manifest,
+    remove_temporaries,
     sha256,
     sync,
     write_file,
@@ -65,6 +66,7 @@ class ProfileResult:
     omitted: list[Omission] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    rendered: list[str] = field(default_factory=list)  # ids of documents rendered (inputs or files changed)
     written: list[str] = field(default_factory=list)  # ids of documents whose files were (re)written
     unchanged: list[str] = field(default_factory=list)  # ids of documents already up to date
     removed: list[str] = field(default_factory=list)  # files of documents no longer in the set
@@ -139,6 +141,7 @@ def _write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRe
     delay = float(os.environ.get(DELAY_ENV) or 0)
     old = read_manifest(out_dir)
     previous = written_files(old)  # relative path -> hash, for everything qmsdocs wrote before
+    remove_temporaries(out_dir)
     entries: dict[str, dict[str, Any]] = {d.id: d.entry for d in outcome.documents if d.blobs is None}
     order = [d.id for d in outcome.documents]
 
@@ -153,6 +156,7 @@ def _write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRe
         if doc.blobs is None:
             result.unchanged.append(doc.id)
             continue
+        result.rendered.append(doc.id)
         hashes: dict[str, str] = {}
         changed = False
         for relative, data in doc.blobs.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,21 @@ def write_file(path: Path, data: bytes) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+_TEMPORARY = re.compile(r"^\..+\.[0-9]+\.tmp$")
+
+
+def remove_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files a killed build left in *folder* (only names :func:`write_file` makes;
+    the caller holds the output lock, so no other build is writing them)."""
+    removed = []
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if _TEMPORARY.match(path.name) and path.is_file():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
 
 
 def sync() -> None:

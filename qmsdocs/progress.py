@@ -17,15 +17,14 @@ class Progress:
 
     profiles_done: int
     profiles_total: int
-    documents_done: int
-    documents_total: int
+    documents_done: int  # written or found up to date
     elapsed: float
     #: set while the build waits for another build holding the output folder's lock
     waiting_for: str | None = None
 
 
 class ProgressLine:
-    """Redraws one line: a bar over the documents, profiles and documents done, elapsed time."""
+    """Redraws one line: a bar over the profiles, profiles and documents done, elapsed time."""
 
     def __init__(self, stream: TextIO, width: int = 28, interval: float = 0.1) -> None:
         self.stream = stream
@@ -44,12 +43,12 @@ class ProgressLine:
         if progress.waiting_for is not None:
             text = f"waiting for another build ({progress.waiting_for}) to release the output folder..."
         else:
-            total = max(progress.documents_total, 1)
-            filled = round(self.width * min(progress.documents_done, total) / total)
+            total = max(progress.profiles_total, 1)
+            filled = round(self.width * min(progress.profiles_done, total) / total)
             text = (
                 f"[{'#' * filled}{'.' * (self.width - filled)}] "
                 f"{progress.profiles_done}/{progress.profiles_total} profiles  "
-                f"{progress.documents_done}/{progress.documents_total} documents  {progress.elapsed:.1f} s"
+                f"{progress.documents_done} documents  {progress.elapsed:.1f} s"
             )
         self.stream.write("\r" + text.ljust(self._shown))
         self.stream.flush()
