@@ -9,8 +9,11 @@ never renders from templates it read during an earlier build.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,10 +39,20 @@ def reset() -> None:
     _file_hashes = FileHashes()
 
 
+def _exit_with_parent(parent: int) -> None:
+    # A worker inherits both ends of the pool's task pipe, so it never sees end-of-file when the main
+    # process is killed (SIGKILL): without this watch it would wait for work forever.
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
 def init_worker() -> None:
-    """Pool initializer: a fresh cache, and Ctrl-C left to the main process (which stops the pool)."""
+    """Pool initializer: a fresh cache, Ctrl-C left to the main process (which stops the pool), and an
+    exit as soon as the main process is gone."""
     reset()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
 @dataclass(frozen=True)
