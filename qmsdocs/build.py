@@ -128,6 +128,8 @@ def _manifest(task: ProfileTask, outcome: ProfileOutcome, docs: list[dict[str, A
         "documents": docs,
         "omitted": [{"id": o.id, "title": o.title, "reason": o.reason} for o in outcome.omitted],
     }
+    if outcome.quick:
+        data["quick"] = outcome.quick
     if previous:
         # Files of documents that left the set, not yet deleted: recorded so that a build interrupted
         # before it deleted them still knows they are qmsdocs' to delete.
@@ -275,8 +277,16 @@ def build(
 
     with OutputLock(out_path, lock_timeout, on_wait=lambda holder: tell(holder)):
         tell()
+        workers.reset()
+        todo = []
+        for task, result in pending:  # cheap check first: unchanged profiles never reach a worker
+            quick = workers.quick_outcome(task)
+            if quick is None:
+                todo.append((task, result))
+            else:
+                finished(task, result, quick)
+        pending = todo
         if jobs == 1 or len(pending) <= 1:
-            workers.reset()
             for task, result in pending:
                 finished(task, result, workers.process_profile(task))
         else:

@@ -9,6 +9,7 @@ only when the manifest says qmsdocs wrote it *and* its content still has the rec
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -43,11 +44,48 @@ class FileHashes:
     def __init__(self) -> None:
         self._cache: dict[Path, str | None] = {}
 
+        self._folders: dict[Path, dict[str, str | None]] = {}
+
     def __call__(self, path: Path) -> str | None:
         """The hash of *path* (None when missing), computed once per build."""
         if path not in self._cache:
             self._cache[path] = file_hash(path)
         return self._cache[path]
+
+    def folder(self, folder: Path) -> dict[str, str | None]:
+        """``{file: hash}`` for every file below *folder* (empty when it does not exist)."""
+        if folder not in self._folders:
+            files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+            self._folders[folder] = {str(p): self(p) for p in files}
+        return self._folders[folder]
+
+
+def quick_key(
+    version: str,
+    formats: tuple[str, ...] | None,
+    templates: tuple[Path, ...],
+    profile_source: Path,
+    layers: list[str],
+    reference: str | None,
+    hashes: FileHashes,
+) -> str:
+    """A hash of the raw inputs of a whole profile, checked before the profile is even loaded.
+
+    It covers the profile file's bytes, every file of every template layer the last build used, the
+    reference document, the build options, the qmsdocs version and today's date (a profile without an
+    effective date is dated today). When it matches the manifest and every file is as recorded, the
+    profile is up to date without parsing YAML or templates: that is what makes a no-change rebuild fast.
+    """
+    return digest(
+        version,
+        formats,
+        [str(t) for t in templates],
+        hashes(profile_source),
+        {layer: hashes.folder(Path(layer)) for layer in layers},
+        reference,
+        hashes(Path(reference)) if reference else None,
+        dt.date.today().isoformat(),
+    )
 
 
 def digest(*parts: Any) -> str:

@@ -20,7 +20,14 @@ from typing import Any
 
 from qmsdocs.errors import QmsDocsError
 from qmsdocs.library import TemplateLibrary
-from qmsdocs.manifest import FileHashes, TemplateHashes, digest, entry_is_current, read_manifest
+from qmsdocs.manifest import (
+    FileHashes,
+    TemplateHashes,
+    digest,
+    entry_is_current,
+    quick_key,
+    read_manifest,
+)
 from qmsdocs.plan import DocumentSpec, Omission, Plan, plan
 from qmsdocs.profile import Profile, load_profile
 
@@ -118,6 +125,8 @@ class ProfileOutcome:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     peak_rss_kib: int = 0
+    #: the manifest's "quick" record: key over the raw inputs, the layers and reference document used
+    quick: dict[str, Any] | None = None
 
 
 def peak_rss_kib() -> int:
@@ -227,6 +236,14 @@ def process_profile(task: ProfileTask) -> ProfileOutcome:
         old = {} if task.force else {
             str(e.get("id")): e for e in (read_manifest(task.out_dir) or {}).get("documents", []) if isinstance(e, dict)
         }
+        layers = [str(folder) for _, folder in prepared.library.layers]
+        reference_path = task.reference_docx or profile.branding.reference_docx if "docx" in formats else None
+        ref_text = str(reference_path) if reference_path else None
+        outcome.quick = {
+            "key": quick_key(task.version, task.formats, task.templates, task.source, layers, ref_text, _file_hashes),
+            "layers": layers,
+            "reference": ref_text,
+        }
         reference = None
         for spec in prepared.plan.documents:
             entry = old.get(spec.meta.id)
@@ -252,3 +269,28 @@ def process_profile(task: ProfileTask) -> ProfileOutcome:
         outcome.documents.clear()
     outcome.peak_rss_kib = peak_rss_kib()
     return outcome
+
+
+def quick_outcome(task: ProfileTask) -> ProfileOutcome | None:
+    """The outcome of a profile whose raw inputs and files are exactly as the last build left them
+    (see :func:`qmsdocs.manifest.quick_key`), found without loading it; None when it needs the full
+    check."""
+    manifest = None if task.force else read_manifest(task.out_dir)
+    quick = (manifest or {}).get("quick")
+    if manifest is None or not isinstance(quick, dict):
+        return None
+    layers, reference = quick.get("layers"), quick.get("reference")
+    if not isinstance(layers, list) or not (reference is None or isinstance(reference, str)):
+        return None
+    key = quick_key(task.version, task.formats, task.templates, task.source, layers, reference, _file_hashes)
+    if key != quick.get("key"):
+        return None
+    documents = []
+    for entry in manifest["documents"]:
+        names = list(entry.get("hashes", {})) if isinstance(entry, dict) else []
+        if not names or not entry_is_current(entry, entry.get("inputs", ""), names, task.out_dir, _file_hashes):
+            return None
+        documents.append(DocOutcome(str(entry["id"]), entry, None))
+    omitted = [Omission(str(o.get("id")), str(o.get("title", "")), str(o.get("reason", "")))
+               for o in manifest.get("omitted", []) if isinstance(o, dict)]
+    return ProfileOutcome(task.source, manifest.get("organisation"), documents, omitted, quick=quick)
