@@ -120,7 +120,7 @@ class BuildReport:
 
 
 def _manifest(task: ProfileTask, outcome: ProfileOutcome, docs: list[dict[str, Any]],
-              previous: dict[str, str]) -> bytes:
+              previous: dict[str, str], *, final: bool) -> bytes:
     data: dict[str, Any] = {
         "organisation": outcome.organisation,
         "profile": str(task.source),
@@ -128,7 +128,9 @@ def _manifest(task: ProfileTask, outcome: ProfileOutcome, docs: list[dict[str, A
         "documents": docs,
         "omitted": [{"id": o.id, "title": o.title, "reason": o.reason} for o in outcome.omitted],
     }
-    if outcome.quick:
+    if outcome.quick and final:
+        # Only a complete manifest may vouch for the whole profile: an interrupted build's partial
+        # manifest must send the next build through the full check.
         data["quick"] = outcome.quick
     if previous:
         # Files of documents that left the set, not yet deleted: recorded so that a build interrupted
@@ -175,7 +177,7 @@ def _write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRe
         entries[doc.id] = doc.entry
         (result.written if changed else result.unchanged).append(doc.id)
         if changed or old is None:
-            write_file(out_dir / MANIFEST, _manifest(task, outcome, current(), leftovers()))
+            write_file(out_dir / MANIFEST, _manifest(task, outcome, current(), leftovers(), final=False))
     for relative, expected in sorted(leftovers().items()):
         path = inside(out_dir, relative)
         if not path.exists():
@@ -189,7 +191,7 @@ def _write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRe
                 f"{path}: left in place although its document is no longer in the set, "
                 "because it was changed after qmsdocs wrote it"
             )
-    final = _manifest(task, outcome, current(), {})
+    final = _manifest(task, outcome, current(), {}, final=True)
     if (out_dir / MANIFEST).is_file() and (out_dir / MANIFEST).read_bytes() == final:
         return
     write_file(out_dir / MANIFEST, final)
