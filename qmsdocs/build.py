@@ -36,9 +36,8 @@ from qmsdocs.manifest import (
     written_files,
 )
 from qmsdocs.paths import inside, safe_filename
-from qmsdocs.plan import Omission
 from qmsdocs.progress import Progress
-from qmsdocs.workers import ProfileOutcome, ProfileTask
+from qmsdocs.tasks import OmissionLike, ProfileOutcome, ProfileTask, quick_outcome, reset_hashes
 
 FORMATS = ("docx", "md")
 #: Test hook: seconds to sleep after each file written, so a test can kill a build half-way.
@@ -63,7 +62,7 @@ class ProfileResult:
     out_dir: Path | None = None
     organisation: str | None = None
     documents: list[DocumentResult] = field(default_factory=list)
-    omitted: list[Omission] = field(default_factory=list)
+    omitted: list[OmissionLike] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     rendered: list[str] = field(default_factory=list)  # ids of documents rendered (inputs or files changed)
@@ -236,8 +235,6 @@ def build(
     :class:`~qmsdocs.errors.BuildError` when another build holds *out* for longer than *lock_timeout*
     seconds.
     """
-    from qmsdocs import workers
-
     started = time.perf_counter()
     out_path = Path(out)
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -279,21 +276,25 @@ def build(
 
     with OutputLock(out_path, lock_timeout, on_wait=lambda holder: tell(holder)):
         tell()
-        workers.reset()
+        reset_hashes()
         todo = []
         for task, result in pending:  # cheap check first: unchanged profiles never reach a worker
-            quick = workers.quick_outcome(task)
+            quick = quick_outcome(task)
             if quick is None:
                 todo.append((task, result))
             else:
                 finished(task, result, quick)
         pending = todo
-        if jobs == 1 or len(pending) <= 1:
+        if pending and (jobs == 1 or len(pending) == 1):
+            from qmsdocs import workers  # rendering needs Jinja, pydantic...: imported only when there is work
+
+            workers.reset()
             for task, result in pending:
                 finished(task, result, workers.process_profile(task))
-        else:
+        elif pending:
             _run_pool(pending, min(jobs, len(pending)), finished)
-        sync()
+        if any(r.written or r.removed for r in report.profiles):
+            sync()  # once for the whole build; nothing to flush when nothing was written
     report.seconds = time.perf_counter() - started
     return report
 

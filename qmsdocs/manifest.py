@@ -16,11 +16,10 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import meta as jinja_meta
-
-from qmsdocs.library import TemplateLibrary
+if TYPE_CHECKING:  # imported lazily: the quick up-to-date check must not pay for Jinja and pydantic
+    from qmsdocs.library import TemplateLibrary
 
 MANIFEST = "manifest.json"
 
@@ -206,6 +205,8 @@ class TemplateHashes:
                 found[f"missing:{current}"] = ""
                 continue
             found[f"{current}={filename}"] = sha256(source.encode("utf-8"))
+            from jinja2 import meta as jinja_meta
+
             try:
                 references = list(jinja_meta.find_referenced_templates(self.library.env.parse(source)))
             except Exception:  # a syntax error: the render reports it with its line

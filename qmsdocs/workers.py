@@ -20,30 +20,22 @@ from typing import Any
 
 from qmsdocs.errors import QmsDocsError
 from qmsdocs.library import TemplateLibrary
-from qmsdocs.manifest import (
-    FileHashes,
-    TemplateHashes,
-    digest,
-    entry_is_current,
-    quick_key,
-    read_manifest,
-)
-from qmsdocs.plan import DocumentSpec, Omission, Plan, plan
+from qmsdocs.manifest import TemplateHashes, digest, entry_is_current, quick_key, read_manifest
+from qmsdocs.plan import DocumentSpec, Plan, plan
 from qmsdocs.profile import Profile, load_profile
+from qmsdocs.tasks import DocOutcome, ProfileOutcome, ProfileTask, file_hashes, peak_rss_kib, reset_hashes
 
 _libraries: dict[tuple[Path, ...], TemplateLibrary] = {}
 _profiles: dict[Path, Profile] = {}
 _template_hashes_cache: dict[int, TemplateHashes] = {}
-_file_hashes = FileHashes()
 
 
 def reset() -> None:
     """Forget the libraries, profiles and file hashes of an earlier build."""
-    global _file_hashes
     _libraries.clear()
     _profiles.clear()
     _template_hashes_cache.clear()
-    _file_hashes = FileHashes()
+    reset_hashes()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -92,55 +84,10 @@ def prepare(source: Path, templates: tuple[Path, ...]) -> Prepared:
     return Prepared(profile, library, plan(profile, library))
 
 
-@dataclass(frozen=True)
-class ProfileTask:
-    """Bring one profile's documents up to date (the worker renders; the main process writes)."""
-
-    source: Path
-    out_dir: Path
-    templates: tuple[Path, ...]
-    formats: tuple[str, ...] | None
-    reference_docx: Path | None
-    force: bool
-    version: str
-
-
-@dataclass
-class DocOutcome:
-    """One document of the set: its manifest entry, and its files' content when it was re-rendered."""
-
-    id: str
-    entry: dict[str, Any]  # manifest entry without "hashes" when re-rendered
-    blobs: dict[str, bytes] | None  # relative path -> content; None when the files on disk are current
-
-
-@dataclass
-class ProfileOutcome:
-    """What a worker sends back for one profile."""
-
-    source: Path
-    organisation: str | None = None
-    documents: list[DocOutcome] = field(default_factory=list)
-    omitted: list[Omission] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    peak_rss_kib: int = 0
-    #: the manifest's "quick" record: key over the raw inputs, the layers and reference document used
-    quick: dict[str, Any] | None = None
-
-
-def peak_rss_kib() -> int:
-    """This process's peak resident memory in KiB (0 where the platform cannot tell)."""
-    try:
-        import resource
-    except ImportError:
-        return 0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak // 1024 if sys.platform == "darwin" else peak
-
-
 def _local_images(body: str, base: Path | None) -> list[Path]:
     """Local image files the Markdown *body* links to (they are part of the document's inputs)."""
+    if "![" not in body:
+        return []  # no image syntax: spare a Markdown parse per document
     from qmsdocs.markdown import parse
 
     found = []
@@ -175,7 +122,7 @@ def document_inputs(task: ProfileTask, prepared: Prepared, formats: tuple[str, .
     reference = ""
     if "docx" in formats:
         path = task.reference_docx or profile.branding.reference_docx
-        reference = f"{path}={_file_hashes(path)}" if path else "builtin"
+        reference = f"{path}={file_hashes()(path)}" if path else "builtin"
     templates = _template_hashes(prepared.library)
     return {
         spec.meta.id: digest(common, reference, templates.closure(spec.template.path))
@@ -203,7 +150,7 @@ def _render(spec: DocumentSpec, prepared: Prepared, formats: tuple[str, ...], re
     used = [p for p in (meta.logo,) if p is not None] + _local_images(rendered.text, meta.base_dir)
     entry = identity(spec)
     entry["files"] = files
-    entry["assets"] = {str(path): _file_hashes(path) or "" for path in used}
+    entry["assets"] = {str(path): file_hashes()(path) or "" for path in used}
     return DocOutcome(meta.id, entry, blobs)
 
 
@@ -240,7 +187,7 @@ def process_profile(task: ProfileTask) -> ProfileOutcome:
         reference_path = task.reference_docx or profile.branding.reference_docx if "docx" in formats else None
         ref_text = str(reference_path) if reference_path else None
         outcome.quick = {
-            "key": quick_key(task.version, task.formats, task.templates, task.source, layers, ref_text, _file_hashes),
+            "key": quick_key(task.version, task.formats, task.templates, task.source, layers, ref_text, file_hashes()),
             "layers": layers,
             "reference": ref_text,
         }
@@ -248,7 +195,7 @@ def process_profile(task: ProfileTask) -> ProfileOutcome:
         for spec in prepared.plan.documents:
             entry = old.get(spec.meta.id)
             wanted = [f"{spec.meta.file_stem}.{fmt}" for fmt in formats]
-            if entry is not None and entry_is_current(entry, inputs[spec.meta.id], wanted, task.out_dir, _file_hashes):
+            if entry is not None and entry_is_current(entry, inputs[spec.meta.id], wanted, task.out_dir, file_hashes()):
                 current = {**entry, **identity(spec)}
                 outcome.documents.append(DocOutcome(spec.meta.id, current, None))
                 continue
@@ -270,27 +217,3 @@ def process_profile(task: ProfileTask) -> ProfileOutcome:
     outcome.peak_rss_kib = peak_rss_kib()
     return outcome
 
-
-def quick_outcome(task: ProfileTask) -> ProfileOutcome | None:
-    """The outcome of a profile whose raw inputs and files are exactly as the last build left them
-    (see :func:`qmsdocs.manifest.quick_key`), found without loading it; None when it needs the full
-    check."""
-    manifest = None if task.force else read_manifest(task.out_dir)
-    quick = (manifest or {}).get("quick")
-    if manifest is None or not isinstance(quick, dict):
-        return None
-    layers, reference = quick.get("layers"), quick.get("reference")
-    if not isinstance(layers, list) or not (reference is None or isinstance(reference, str)):
-        return None
-    key = quick_key(task.version, task.formats, task.templates, task.source, layers, reference, _file_hashes)
-    if key != quick.get("key"):
-        return None
-    documents = []
-    for entry in manifest["documents"]:
-        names = list(entry.get("hashes", {})) if isinstance(entry, dict) else []
-        if not names or not entry_is_current(entry, entry.get("inputs", ""), names, task.out_dir, _file_hashes):
-            return None
-        documents.append(DocOutcome(str(entry["id"]), entry, None))
-    omitted = [Omission(str(o.get("id")), str(o.get("title", "")), str(o.get("reason", "")))
-               for o in manifest.get("omitted", []) if isinstance(o, dict)]
-    return ProfileOutcome(task.source, manifest.get("organisation"), documents, omitted, quick=quick)
