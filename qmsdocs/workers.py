@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
