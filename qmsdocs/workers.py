@@ -67,10 +67,29 @@ def layers_of(profile: Profile, templates: tuple[Path, ...]) -> tuple[Path, ...]
     return (profile.templates, *templates) if profile.templates else templates
 
 
+def _bytecode_cache() -> Any:
+    """Jinja's on-disk cache of compiled templates (keyed by template and source checksum), so each
+    worker of each build does not compile the same templates again; None when there is no writable
+    cache folder. The folder is per qmsdocs version because the generated code depends on qmsdocs'
+    environment settings."""
+    import qmsdocs
+    from jinja2 import FileSystemBytecodeCache
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = base / "qmsdocs" / qmsdocs.__version__ / "jinja"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder))
+
+
 def library_for(layers: tuple[Path, ...]) -> TemplateLibrary:
     """The template library over *layers*, built once per process and build."""
     if layers not in _libraries:
-        _libraries[layers] = TemplateLibrary(list(layers))
+        library = TemplateLibrary(list(layers))
+        library.env.bytecode_cache = _bytecode_cache()
+        _libraries[layers] = library
     return _libraries[layers]
 
 
