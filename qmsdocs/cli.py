@@ -97,6 +97,12 @@ def apply_config(ctx: click.Context, config_file: Path | None) -> None:
               help="Output format (repeatable). Default: the profile's output.formats (docx and md).")
 @templates_option
 @click.option("--reference-docx", type=EXISTING_FILE, help="House-style Word file for DOCX output.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: the number of CPUs; 1 builds in this process).")
+@click.option("--force", is_flag=True, help="Rebuild every document, even those that are up to date.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no per-profile lines; errors and the summary only.")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Seconds to wait while another build writes to the same output folder (0: refuse at once).")
 @handle_errors
 def build(
     profiles: Sequence[Path],
@@ -104,29 +110,57 @@ def build(
     formats: Sequence[str],
     templates: Sequence[Path],
     reference_docx: Path | None,
+    jobs: int | None,
+    force: bool,
+    quiet: bool,
+    lock_timeout: float,
 ) -> None:
-    """Build the document set of each PROFILE (default: the bundled example) into OUT."""
+    """Build the document set of each PROFILE (default: the bundled example) into OUT.
+
+    Profiles are built in parallel; documents whose inputs have not changed since the last build into
+    OUT are left as they are. Exit code 1 when any profile failed (the others are still built).
+    """
     from qmsdocs.build import build as run_build
+    from qmsdocs.progress import ProgressLine
 
     chosen = list(profiles) or [default_profile()]
-    report = run_build(chosen, out, formats=formats or None, templates=templates, reference_docx=reference_docx)
+    bar = ProgressLine(sys.stdout) if not quiet and sys.stdout.isatty() else None
+    try:
+        report = run_build(chosen, out, formats=formats or None, templates=templates, reference_docx=reference_docx,
+                           jobs=jobs, force=force, progress=bar, lock_timeout=lock_timeout)
+    except KeyboardInterrupt:
+        if bar:
+            bar.close()
+        click.echo("interrupted: every file written so far is complete; run the build again to finish", err=True)
+        sys.exit(130)
+    finally:
+        if bar:
+            bar.close()
     for result in report.profiles:
         for warning in result.warnings:
             click.echo(f"warning: {warning}", err=True)
-        if result.ok:
+        if result.ok and not quiet:
             click.echo(
-                f"{result.profile}: {len(result.documents)} documents -> {result.out_dir}"
-                + (f" ({len(result.omitted)} not applicable)" if result.omitted else "")
+                f"{result.profile}: {len(result.documents)} documents -> {result.out_dir} "
+                f"({len(result.written)} written, {len(result.unchanged)} unchanged"
+                + (f", {len(result.omitted)} not applicable" if result.omitted else "")
+                + (f", {len(result.removed)} old files removed" if result.removed else "")
+                + ")"
             )
-            for omission in result.omitted:
-                click.echo(f"  omitted {omission.id} {omission.title}: {omission.reason}")
-        else:
-            click.echo(f"{result.profile}: failed", err=True)
-            for error in result.errors:
-                click.echo(error, err=True)
     built = len(report.profiles) - len(report.failed)
-    click.echo(f"{built} of {len(report.profiles)} profiles built in {report.seconds:.2f} s")
-    if not report.ok:
+    click.echo(
+        f"{built} profiles built, {len(report.failed)} failed; documents: {report.written} written, "
+        f"{report.unchanged} unchanged, {report.omitted} omitted"
+        + (f", {report.removed} old files removed" if report.removed else "")
+        + f"; {report.seconds:.2f} s"
+    )
+    if report.failed:
+        click.echo("failed:", err=True)
+        for result in report.failed:
+            click.echo(f"  {result.profile}:", err=True)
+            for error in result.errors:
+                for line in error.splitlines():
+                    click.echo(f"    {line}", err=True)
         sys.exit(1)
 
 

@@ -127,6 +127,24 @@ def format_path(path: PathKey) -> str:
     return text
 
 
+def _compose(text: str) -> tuple[yaml.Node | None, Any]:
+    """Compose *text* with libyaml when PyYAML has it (about ten times faster, which counts when a batch
+    build loads many profiles); (None, None) when it is missing or the text has an error."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is None:
+        return None, None
+    loader = fast(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.YAMLError:
+        loader.dispose()
+        return None, None
+    if node is None:
+        loader.dispose()
+        return None, None
+    return node, loader
+
+
 def read_yaml(path: Path, *, display_name: str | None = None) -> tuple[Any, Marks]:
     """Load *path* as plain YAML data with marks; raise ProfileError listing every problem."""
     file = display_name or str(path)
@@ -151,9 +169,11 @@ def read_yaml(path: Path, *, display_name: str | None = None) -> tuple[Any, Mark
                 )
             ]
         ) from None
-    loader = yaml.SafeLoader(text)
+    node, loader = _compose(text)
+    if loader is None:
+        loader = yaml.SafeLoader(text)  # the pure-Python parser words syntax errors the way we document them
     try:
-        node = loader.get_single_node()
+        node = node if node is not None else loader.get_single_node()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)

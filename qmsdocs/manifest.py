@@ -1,0 +1,239 @@
+"""The build manifest of one profile's output folder, and the hashes that make builds incremental.
+
+``OUT/<profile stem>/manifest.json`` lists what qmsdocs wrote: per document its identity (id, number,
+title, category, clauses, revision, files), a hash of every input it was rendered from (``inputs``),
+the local files it used (``assets``: path -> hash) and a hash of every file written (``hashes``:
+relative path -> hash). A document is rebuilt when any of these no longer matches; a file is deleted
+only when the manifest says qmsdocs wrote it *and* its content still has the recorded hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported lazily: the quick up-to-date check must not pay for Jinja and pydantic
+    from qmsdocs.library import TemplateLibrary
+
+MANIFEST = "manifest.json"
+
+
+def sha256(data: bytes) -> str:
+    """The hex SHA-256 of *data*."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_hash(path: Path) -> str | None:
+    """The hex SHA-256 of the file at *path*, or None when it cannot be read."""
+    try:
+        return sha256(path.read_bytes())
+    except OSError:
+        return None
+
+
+class FileHashes:
+    """File hashes cached for one build (inputs are read once, however many documents use them)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Path, str | None] = {}
+
+        self._folders: dict[Path, dict[str, str | None]] = {}
+
+    def __call__(self, path: Path) -> str | None:
+        """The hash of *path* (None when missing), computed once per build."""
+        if path not in self._cache:
+            self._cache[path] = file_hash(path)
+        return self._cache[path]
+
+    def folder(self, folder: Path) -> dict[str, str | None]:
+        """``{file: hash}`` for every file below *folder* (empty when it does not exist)."""
+        if folder not in self._folders:
+            files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+            self._folders[folder] = {str(p): self(p) for p in files}
+        return self._folders[folder]
+
+
+def quick_key(
+    version: str,
+    formats: tuple[str, ...] | None,
+    templates: tuple[Path, ...],
+    profile_source: Path,
+    layers: list[str],
+    reference: str | None,
+    hashes: FileHashes,
+) -> str:
+    """A hash of the raw inputs of a whole profile, checked before the profile is even loaded.
+
+    It covers the profile file's bytes, every file of every template layer the last build used, the
+    reference document, the build options, the qmsdocs version and today's date (a profile without an
+    effective date is dated today). When it matches the manifest and every file is as recorded, the
+    profile is up to date without parsing YAML or templates: that is what makes a no-change rebuild fast.
+    """
+    return digest(
+        version,
+        formats,
+        [str(t) for t in templates],
+        hashes(profile_source),
+        {layer: hashes.folder(Path(layer)) for layer in layers},
+        reference,
+        hashes(Path(reference)) if reference else None,
+        dt.date.today().isoformat(),
+    )
+
+
+def digest(*parts: Any) -> str:
+    """A stable hash of JSON-serialisable *parts* (paths and dates are written as text)."""
+    return sha256(json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8"))
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Replace *path* with *data* atomically: readers, and a build killed at any moment, see the old
+    file or the whole new one.
+
+    Unlike :func:`qmsdocs.paths.atomic_write` this does not fsync each file: a rename is atomic for a
+    killed process without it, and one fsync per file costs tens of milliseconds on a busy disk. The
+    build syncs once at its end (:func:`sync`) for power-loss durability.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temp.write_bytes(data)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+_TEMPORARY = re.compile(r"^\..+\.[0-9]+\.tmp$")
+
+
+def remove_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files a killed build left in *folder* (only names :func:`write_file` makes;
+    the caller holds the output lock, so no other build is writing them)."""
+    removed = []
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if _TEMPORARY.match(path.name) and path.is_file():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
+def sync() -> None:
+    """Flush written files to disk once (where the platform can)."""
+    if hasattr(os, "sync"):
+        os.sync()
+
+
+def read_manifest(out_dir: Path) -> dict[str, Any] | None:
+    """The manifest in *out_dir*, or None when there is none or it is unreadable (then nothing in the
+    folder counts as written by qmsdocs, so nothing is deleted and every document is rebuilt)."""
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("documents"), list) else None
+
+
+def manifest_bytes(data: Mapping[str, Any]) -> bytes:
+    """The manifest as written: indented UTF-8 JSON."""
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def written_files(manifest: Mapping[str, Any] | None) -> dict[str, str]:
+    """Every file the manifest says qmsdocs wrote: relative path -> content hash."""
+    files: dict[str, str] = {}
+    for entry in (manifest or {}).get("documents", []):
+        hashes = entry.get("hashes") if isinstance(entry, dict) else None
+        if isinstance(hashes, dict):
+            files.update({str(k): str(v) for k, v in hashes.items()})
+    return files
+
+
+class TemplateHashes:
+    """Hashes of a template together with every template it extends, includes or imports.
+
+    References are found on the parsed template (``jinja2.meta.find_referenced_templates``), followed
+    recursively, and each is resolved through the library's own loader so the layer that actually
+    supplies it is the one hashed. A dynamic reference (a variable name) makes the hash cover every
+    template of every layer, since any of them could be used.
+    """
+
+    def __init__(self, library: TemplateLibrary) -> None:
+        self.library = library
+        self._closure: dict[str, dict[str, str]] = {}
+        self._everything: dict[str, str] | None = None
+
+    def _source(self, name: str) -> tuple[str, str]:
+        env = self.library.env
+        assert env.loader is not None
+        source, filename, _ = env.loader.get_source(env, name)
+        return source, filename or name
+
+    def _all_templates(self) -> dict[str, str]:
+        if self._everything is None:
+            self._everything = {
+                str(file): file_hash(file) or ""
+                for _, folder in self.library.layers
+                for file in sorted(folder.rglob("*"))
+                if file.is_file()
+            }
+        return self._everything
+
+    def closure(self, name: str) -> dict[str, str]:
+        """``{template file: hash}`` for *name* and everything it references (missing ones included as
+        empty hashes, so adding them later changes the result)."""
+        if name in self._closure:
+            return self._closure[name]
+        found: dict[str, str] = {}
+        pending = [name]
+        seen: set[str] = set()
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            try:
+                source, filename = self._source(current)
+            except Exception:  # not found or unreadable: the render reports it; hash its absence
+                found[f"missing:{current}"] = ""
+                continue
+            found[f"{current}={filename}"] = sha256(source.encode("utf-8"))
+            from jinja2 import meta as jinja_meta
+
+            try:
+                references = list(jinja_meta.find_referenced_templates(self.library.env.parse(source)))
+            except Exception:  # a syntax error: the render reports it with its line
+                continue
+            for reference in references:
+                if reference is None:
+                    found.update(self._all_templates())
+                else:
+                    pending.append(reference)
+        self._closure[name] = found
+        return found
+
+
+def entry_is_current(
+    entry: Mapping[str, Any] | None, inputs: str, wanted_files: Iterable[str], out_dir: Path, hashes: FileHashes
+) -> bool:
+    """True when a document's manifest *entry* was rendered from *inputs* and every file it wrote, and
+    every asset it used, is still exactly as recorded."""
+    if not entry or entry.get("inputs") != inputs:
+        return False
+    recorded = entry.get("hashes")
+    assets = entry.get("assets", {})
+    if not isinstance(recorded, dict) or not isinstance(assets, dict):
+        return False
+    if any(name not in recorded for name in wanted_files):
+        return False
+    for relative, expected in recorded.items():
+        if file_hash(out_dir / relative) != expected:
+            return False
+    return all(hashes(Path(path)) == expected for path, expected in assets.items())

@@ -1,0 +1,306 @@
+"""Incremental builds through the Python API: what is skipped, what is rebuilt, what is removed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import qmsdocs
+from qmsdocs.build import BuildReport, build, build_profile
+from qmsdocs.errors import BuildError
+from qmsdocs.library import builtin_dir
+from qmsdocs.lock import OutputLock
+from qmsdocs.manifest import file_hash
+
+ProfileCopy = Callable[[str], Path]
+
+
+def md_build(profiles: list[Path], out: Path, **kwargs: object) -> BuildReport:
+    """A serial Markdown-only build (fast; DOCX is covered in test_batch)."""
+    return build(profiles, out, formats=["md"], jobs=1, **kwargs)  # type: ignore[arg-type]
+
+
+def mtimes(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
+def png(rgb: tuple[int, int, int]) -> bytes:
+    """A valid 2x2 PNG of one colour."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * 2 for _ in range(2))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def override(folder: Path, relative: str, marker: str) -> Path:
+    """A template layer that overrides the built-in *relative* template with *marker* added."""
+    source = (builtin_dir() / relative).read_text(encoding="utf-8")
+    target = folder / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if "{% block purpose %}" in source:
+        source = source.replace("{% block purpose %}", "{% block purpose %}\n" + marker + "\n", 1)
+    else:
+        source = source.rstrip("\n") + "\n\n" + marker + "\n"
+    target.write_text(source, encoding="utf-8")
+    return folder
+
+
+EXTRA = """---
+id: {id}
+title: {title}
+category: form
+---
+{{% block body %}}
+Form kept by {{{{ org.name }}}}.
+{{% endblock %}}
+"""
+
+
+def test_second_build_skips_everything_and_keeps_mtimes(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    source = profile_copy("brightwater.yaml")
+    out = tmp_path / "out"
+    first = md_build([source], out)
+    assert first.ok
+    assert first.written == len(first.profiles[0].documents) > 0
+    before = mtimes(out / "brightwater")
+    time.sleep(0.01)
+    second = md_build([source], out)
+    assert second.ok
+    assert (second.written, second.unchanged) == (0, first.written)
+    assert second.profiles[0].rendered == []
+    assert mtimes(out / "brightwater") == before
+
+
+def test_manifest_keeps_its_keys_and_records_hashes(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    source = profile_copy("minimal.yaml")
+    md_build([source], tmp_path / "out")
+    folder = tmp_path / "out" / "minimal"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert {"organisation", "profile", "generator", "documents", "omitted"} <= set(manifest)
+    assert manifest["organisation"] == "Lindqvist Machining AB"
+    assert [o["id"] for o in manifest["omitted"]] == ["QP-07"]
+    assert "8.3" in manifest["omitted"][0]["reason"]
+    for entry in manifest["documents"]:
+        assert {"id", "number", "title", "category", "clauses", "revision", "files"} <= set(entry)
+        for name, digest in entry["hashes"].items():
+            assert file_hash(folder / name) == digest
+
+
+def test_profile_field_change_rebuilds(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    source = profile_copy("brightwater.yaml")
+    out = tmp_path / "out"
+    md_build([source], out)
+    text = source.read_text(encoding="utf-8")
+    source.write_text(text.replace("environmental\n    monitoring instruments and associated",
+                                   "marine\n    monitoring instruments and associated"), encoding="utf-8")
+    report = md_build([source], out)
+    result = report.profiles[0]
+    assert "QS-01" in result.written
+    scope = next((out / "brightwater").glob("BWI-QS-01*.md")).read_text(encoding="utf-8")
+    assert "marine monitoring instruments" in scope
+    # every document was re-rendered (the whole profile is an input) but only changed files rewritten
+    assert sorted(result.rendered) == sorted(d.id for d in result.documents)
+
+
+def test_template_change_rebuilds_only_its_documents(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    source = profile_copy("brightwater.yaml")
+    out = tmp_path / "out"
+    layer = tmp_path / "layer"
+    override(layer, "procedures/internal-audit.md.j2", "Audits follow the plan of version A.")
+    md_build([source], out, templates=[layer])
+    override(layer, "procedures/internal-audit.md.j2", "Audits follow the plan of version B.")
+    result = md_build([source], out, templates=[layer]).profiles[0]
+    assert result.rendered == ["QP-12"]
+    assert result.written == ["QP-12"]
+    audit = next((out / "brightwater").glob("BWI-QP-12*.md")).read_text(encoding="utf-8")
+    assert "version B" in audit
+
+
+def test_parent_template_change_rebuilds_every_child(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    source = profile_copy("brightwater.yaml")
+    out = tmp_path / "out"
+    layer = tmp_path / "layer"
+    layout = layer / "layouts" / "procedure.md.j2"
+    layout.parent.mkdir(parents=True)
+    original = (builtin_dir() / "layouts" / "procedure.md.j2").read_text(encoding="utf-8")
+    layout.write_text(original, encoding="utf-8")
+    md_build([source], out, templates=[layer])
+    layout.write_text(original.rstrip("\n") + "\n\nIssued under the procedure layout.\n", encoding="utf-8")
+    result = md_build([source], out, templates=[layer]).profiles[0]
+    assert sorted(result.rendered) == ["QP-07", "QP-12"]
+    assert sorted(result.unchanged) == ["POL-01", "QS-01"]
+
+
+def test_logo_change_rebuilds_docx(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    source = profile_copy("brightwater.yaml")
+    out = tmp_path / "out"
+    logo = source.parent / "assets" / "brightwater-logo.png"
+    logo.write_bytes(png((10, 80, 160)))
+    first = build([source], out, formats=["docx"], jobs=1)
+    assert first.ok, first.profiles[0].errors
+    logo.write_bytes(png((200, 30, 30)))
+    result = build([source], out, formats=["docx"], jobs=1).profiles[0]
+    assert sorted(result.rendered) == sorted(d.id for d in result.documents)
+    assert result.written  # the logo is embedded in the Word files
+
+
+def test_reference_docx_change_rebuilds_docx(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    source = profile_copy("minimal.yaml")
+    out = tmp_path / "out"
+    seed = build([source], tmp_path / "seed", formats=["docx"], jobs=1)
+    assert seed.ok, seed.profiles[0].errors
+    words = sorted((tmp_path / "seed" / "minimal").glob("*.docx"))
+    reference = tmp_path / "house.docx"
+    shutil.copy(words[0], reference)
+    assert build([source], out, formats=["docx"], reference_docx=reference, jobs=1).ok
+    again = build([source], out, formats=["docx"], reference_docx=reference, jobs=1).profiles[0]
+    assert again.rendered == []
+    shutil.copy(words[1], reference)
+    result = build([source], out, formats=["docx"], reference_docx=reference, jobs=1).profiles[0]
+    assert sorted(result.rendered) == sorted(d.id for d in result.documents)
+
+
+def test_version_change_rebuilds(profile_copy: ProfileCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = profile_copy("minimal.yaml")
+    out = tmp_path / "out"
+    md_build([source], out)
+    monkeypatch.setattr(qmsdocs, "__version__", "99.0.0")
+    result = md_build([source], out).profiles[0]
+    assert sorted(result.rendered) == sorted(d.id for d in result.documents)
+    manifest = json.loads((out / "minimal" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["generator"] == "qmsdocs 99.0.0"
+
+
+def test_force_renders_everything(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    source = profile_copy("minimal.yaml")
+    md_build([source], tmp_path / "out")
+    result = build_profile(source, tmp_path / "out", formats=["md"], force=True)
+    assert sorted(result.rendered) == sorted(d.id for d in result.documents)
+    assert result.written == []  # identical bytes are not rewritten
+
+
+def test_edited_output_file_is_rebuilt(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    source = profile_copy("minimal.yaml")
+    out = tmp_path / "out"
+    md_build([source], out)
+    policy = next((out / "minimal").glob("LMA-POL-01*.md"))
+    original = policy.read_bytes()
+    policy.write_text("scribbled over\n", encoding="utf-8")
+    result = md_build([source], out).profiles[0]
+    assert result.written == ["POL-01"]
+    assert policy.read_bytes() == original
+
+
+def test_documents_leaving_the_set_are_removed_but_foreign_files_kept(
+    profile_copy: ProfileCopy, tmp_path: Path
+) -> None:
+    source = profile_copy("minimal.yaml")
+    out = tmp_path / "out"
+    layer = tmp_path / "layer"
+    (layer / "forms").mkdir(parents=True)
+    (layer / "forms" / "a.md.j2").write_text(EXTRA.format(id="FRM-90", title="Visitor log"), encoding="utf-8")
+    (layer / "forms" / "b.md.j2").write_text(EXTRA.format(id="FRM-91", title="Key register"), encoding="utf-8")
+    md_build([source], out, templates=[layer])
+    folder = out / "minimal"
+    visitor = folder / "LMA-FRM-90 Visitor log.md"
+    keys = folder / "LMA-FRM-91 Key register.md"
+    assert visitor.is_file() and keys.is_file()
+    notes = folder / "my notes.txt"
+    notes.write_text("mine\n", encoding="utf-8")
+    keys.write_text("edited by hand\n", encoding="utf-8")
+    shutil.rmtree(layer)
+    report = md_build([source], out)
+    result = report.profiles[0]
+    assert not visitor.exists()
+    assert result.removed == [visitor.name]
+    assert keys.read_text(encoding="utf-8") == "edited by hand\n"
+    assert any(keys.name in w and "changed after qmsdocs wrote it" in w for w in result.warnings)
+    assert notes.read_text(encoding="utf-8") == "mine\n"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert {e["id"] for e in manifest["documents"]} == {"QS-01", "POL-01", "QP-12"}
+    assert "previous" not in manifest
+
+
+def test_unreadable_manifest_deletes_nothing(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    source = profile_copy("minimal.yaml")
+    out = tmp_path / "out"
+    folder = out / "minimal"
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text("{not json", encoding="utf-8")
+    (folder / "LMA-FRM-90 Visitor log.md").write_text("someone's file\n", encoding="utf-8")
+    assert md_build([source], out).ok
+    assert (folder / "LMA-FRM-90 Visitor log.md").read_text(encoding="utf-8") == "someone's file\n"
+
+
+def test_bad_profile_is_one_failure(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    good = profile_copy("minimal.yaml")
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("schema_version: 1\norganisation: {name: X\nscope: [\n", encoding="utf-8")
+    report = md_build([bad, good], tmp_path / "out")
+    assert not report.ok
+    assert [r.profile for r in report.failed] == [bad]
+    assert f"{bad}:" in report.failed[0].errors[0]
+    assert not (tmp_path / "out" / "broken").exists()
+    assert report.profiles[1].ok and len(list((tmp_path / "out" / "minimal").glob("*.md"))) == 3
+
+
+def test_same_output_folder_twice_is_refused(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    first = profile_copy("minimal.yaml")
+    other = tmp_path / "elsewhere" / "minimal.yaml"
+    other.parent.mkdir()
+    shutil.copy(first, other)
+    report = md_build([first, other], tmp_path / "out")
+    assert report.profiles[0].ok
+    assert "already used by" in report.profiles[1].errors[0]
+
+
+def test_no_temporary_files_are_left(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    source = profile_copy("brightwater.yaml")
+    out = tmp_path / "out"
+    (out / "brightwater").mkdir(parents=True)
+    leftover = out / "brightwater" / ".BWI-POL-01 Quality policy.md.12345.tmp"
+    leftover.write_text("half a file", encoding="utf-8")  # as a killed build leaves it
+    md_build([source], out)
+    md_build([source], out, force=True)
+    assert [p.name for p in out.rglob("*") if p.name.endswith(".tmp")] == []
+
+
+def test_lock_refuses_with_the_holders_pid(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    import os
+
+    source = profile_copy("minimal.yaml")
+    out = tmp_path / "out"
+    with OutputLock(out), pytest.raises(BuildError) as caught:
+        md_build([source], out, lock_timeout=0.2)
+    assert f"pid {os.getpid()}" in str(caught.value)
+    assert "another qmsdocs build" in str(caught.value)
+    assert not (out / "minimal").exists()
+
+
+def test_lock_waits_for_the_other_build(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    source = profile_copy("minimal.yaml")
+    out = tmp_path / "out"
+    lock = OutputLock(out)
+    lock.__enter__()
+    waited: list[str] = []
+    timer = threading.Timer(2.0, lock.__exit__, (None, None, None))
+    timer.start()
+    try:
+        report = md_build(
+            [source], out, lock_timeout=30, progress=lambda p: p.waiting_for and waited.append(p.waiting_for)
+        )
+    finally:
+        timer.join()
+    assert report.ok
+    assert waited and waited[0].startswith("pid ")
