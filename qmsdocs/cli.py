@@ -147,9 +147,13 @@ def build(
                 + (f", {len(result.removed)} old files removed" if result.removed else "")
                 + ")"
             )
+            if len(report.profiles) == 1:  # one organisation: say why documents were left out
+                for omission in result.omitted:
+                    click.echo(f"  not applicable: {omission.id} {omission.title}: {omission.reason}")
     built = len(report.profiles) - len(report.failed)
     click.echo(
-        f"{built} profiles built, {len(report.failed)} failed; documents: {report.written} written, "
+        f"{built} {'profile' if built == 1 else 'profiles'} built, {len(report.failed)} failed; "
+        f"documents: {report.written} written, "
         f"{report.unchanged} unchanged, {report.omitted} omitted"
         + (f", {report.removed} old files removed" if report.removed else "")
         + f"; {report.seconds:.2f} s"

@@ -6,23 +6,33 @@ otherwise written as the template rendered it (CommonMark + GFM tables, readable
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
-import yaml
+from markdown_it.tree import SyntaxTreeNode
 
 from qmsdocs.document import DocumentMeta
 from qmsdocs.markdown import parse
 from qmsdocs.render import escape_markdown
+
+# Text YAML reads back unchanged as a string when written plain; anything else is written as a JSON
+# string, which is also a valid YAML double-quoted scalar (PyYAML's own emitter costs ~30x more).
+_PLAIN = re.compile(r"[^\W\d_][\w .,()'/&+-]*")
+_YAML_WORDS = {"yes", "no", "on", "off", "true", "false", "null", "y", "n"}
 
 
 def _row(*cells: str) -> str:
     return "| " + " | ".join(escape_markdown(" ".join(c.split())) for c in cells) + " |"
 
 
-def shift_headings(body: str) -> str:
-    """Demote every ATX heading of *body* by one level (``#`` -> ``##``), using the parser's line map."""
+def shift_headings(body: str, tree: SyntaxTreeNode | None = None) -> str:
+    """Demote every ATX heading of *body* by one level (``#`` -> ``##``), using the parser's line map.
+
+    *tree* is ``parse(body)`` when the caller has it already (the DOCX writer needs it too).
+    """
     lines = body.split("\n")
-    for node in parse(body).walk():
+    for node in (tree or parse(body)).walk():
         if node.type == "heading" and node.map and node.markup.startswith("#") and len(node.markup) < 6:
             index = node.map[0]
             stripped = lines[index].lstrip()
@@ -48,9 +58,25 @@ def front_matter(meta: DocumentMeta) -> dict[str, Any]:
     }
 
 
-def write_markdown(body: str, meta: DocumentMeta) -> str:
-    """The complete Markdown file of one document."""
-    block = yaml.safe_dump(front_matter(meta), sort_keys=False, allow_unicode=True, width=1000)
+def _scalar(value: str) -> str:
+    plain = _PLAIN.fullmatch(value) and value.lower() not in _YAML_WORDS and not value.endswith(" ")
+    return value if plain else json.dumps(value, ensure_ascii=False)
+
+
+def yaml_block(data: dict[str, Any]) -> str:
+    """A flat mapping of text and lists of text as YAML (read back by any YAML parser unchanged)."""
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, list):
+            lines.append(f"{key}: [{', '.join(json.dumps(str(v), ensure_ascii=False) for v in value)}]")
+        else:
+            lines.append(f"{key}: {_scalar(str(value))}")
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(body: str, meta: DocumentMeta, tree: SyntaxTreeNode | None = None) -> str:
+    """The complete Markdown file of one document; *tree* is ``parse(body)`` if already made."""
+    block = yaml_block(front_matter(meta))
     control = [
         _row("Document control", ""),
         "| --- | --- |",
@@ -70,7 +96,7 @@ def write_markdown(body: str, meta: DocumentMeta) -> str:
         f"# {escape_markdown(meta.number)} {escape_markdown(meta.title)}",
         f"**{escape_markdown(meta.organisation)}**",
         "\n".join(control),
-        shift_headings(body.strip()),
+        shift_headings(body.strip(), tree),
         "## Revision history",
         "\n".join(history),
     ]

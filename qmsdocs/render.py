@@ -139,6 +139,31 @@ class DocumentSet:
         ]
 
 
+@dataclass(frozen=True)
+class _ProfileFacts:
+    """What templates compute from a whole profile: made once per profile, not once per document."""
+
+    assessment: Any
+    registers: Any
+    process_map: Any
+    satisfaction: Any
+
+
+_FACTS: dict[int, tuple[Profile, _ProfileFacts]] = {}
+
+
+def _facts(profile: Profile) -> _ProfileFacts:
+    cached = _FACTS.get(id(profile))
+    if cached is None or cached[0] is not profile:  # the profile is kept alive, so its id is not reused
+        if len(_FACTS) >= 8:  # a worker builds many profiles: keep only the recent ones
+            _FACTS.pop(next(iter(_FACTS)))
+        facts = _ProfileFacts(
+            maturity.assess(profile), Registers(profile), ProcessMap(profile), satisfaction_plan(profile)
+        )
+        cached = _FACTS[id(profile)] = (profile, facts)
+    return cached[1]
+
+
 def context(spec: DocumentSpec, profile: Profile, plan: Plan, images: dict[str, bytes]) -> dict[str, Any]:
     """The names a template can use (documented in the README's template section)."""
     roles = profile.roles
@@ -149,7 +174,8 @@ def context(spec: DocumentSpec, profile: Profile, plan: Plan, images: dict[str, 
             raise _PrintError(f"'{name}' is not a role")
         return profile.person(key)
 
-    assessment = maturity.assess(profile)
+    facts = _facts(profile)
+    assessment = facts.assessment
 
     def chart(kind: str) -> Md:
         """Draw a self-assessment chart, register its PNG in *images* and return the Markdown image link."""
@@ -174,11 +200,11 @@ def context(spec: DocumentSpec, profile: Profile, plan: Plan, images: dict[str, 
         "iso9001": iso.ISO9001_CLAUSES,
         "iso9004": iso.ISO9004_ELEMENTS,
         "Md": Md,
-        "registers": Registers(profile),
-        "process_map": ProcessMap(profile),
+        "registers": facts.registers,
+        "process_map": facts.process_map,
         "assessment": assessment,
         "chart": chart,
-        "satisfaction": satisfaction_plan(profile),
+        "satisfaction": facts.satisfaction,
     }
 
 

@@ -104,14 +104,10 @@ def prepare(source: Path, templates: tuple[Path, ...]) -> Prepared:
     return Prepared(profile, library, the_plan)
 
 
-def _local_images(body: str, base: Path | None) -> list[Path]:
-    """Local image files the Markdown *body* links to (they are part of the document's inputs)."""
-    if "![" not in body:
-        return []  # no image syntax: spare a Markdown parse per document
-    from qmsdocs.markdown import parse
-
+def _local_images(tree: Any, base: Path | None) -> list[Path]:
+    """Local image files the parsed body links to (they are part of the document's inputs)."""
     found = []
-    for node in parse(body).walk():
+    for node in tree.walk():
         src = str(node.attrs.get("src", "")) if node.type == "image" else ""
         if src and "://" not in src and not src.startswith("data:"):
             path = Path(src) if Path(src).is_absolute() or base is None else base / src
@@ -151,23 +147,24 @@ def document_inputs(task: ProfileTask, prepared: Prepared, formats: tuple[str, .
 
 
 def _render(spec: DocumentSpec, prepared: Prepared, formats: tuple[str, ...], reference: Any) -> DocOutcome:
+    from qmsdocs.markdown import parse
     from qmsdocs.md_writer import write_markdown
     from qmsdocs.render import render
 
     rendered = render(spec, prepared.profile, prepared.plan, prepared.library)
+    tree = parse(rendered.text)  # once, for both writers and the image scan
     meta = spec.meta
     files: dict[str, str] = {}
     blobs = dict(rendered.images)
     if "md" in formats:
         files["md"] = f"{meta.file_stem}.md"
-        blobs[files["md"]] = write_markdown(rendered.text, meta).encode("utf-8")
+        blobs[files["md"]] = write_markdown(rendered.text, meta, tree).encode("utf-8")
     if reference is not None:
         from qmsdocs.docx import write_docx
-        from qmsdocs.markdown import parse
 
         files["docx"] = f"{meta.file_stem}.docx"
-        blobs[files["docx"]] = write_docx(parse(rendered.text), meta, reference, rendered.images)
-    used = [p for p in (meta.logo,) if p is not None] + _local_images(rendered.text, meta.base_dir)
+        blobs[files["docx"]] = write_docx(tree, meta, reference, rendered.images)
+    used = [p for p in (meta.logo,) if p is not None] + _local_images(tree, meta.base_dir)
     entry = identity(spec)
     entry["files"] = files
     entry["assets"] = {str(path): file_hashes()(path) or "" for path in used}

@@ -26,7 +26,7 @@ def test_build_with_no_arguments_builds_the_bundled_example(runner, tmp_path: Pa
     assert manifest["organisation"] == "Brightwater Instruments Ltd"
     assert manifest["generator"] == f"qmsdocs {__version__}"
     audit = next(d for d in manifest["documents"] if d["id"] == "QP-12")
-    assert audit == {
+    assert {key: audit[key] for key in ("id", "number", "title", "category", "clauses", "revision", "files")} == {
         "id": "QP-12",
         "number": "BWI-QP-12",
         "title": "Internal audit",
@@ -36,7 +36,7 @@ def test_build_with_no_arguments_builds_the_bundled_example(runner, tmp_path: Pa
         "files": {"md": "BWI-QP-12 Internal audit.md"},
     }
     assert (out / "BWI-QP-12 Internal audit.md").read_text(encoding="utf-8").startswith("---\ndocument: BWI-QP-12\n")
-    assert "1 of 1 profiles built" in result.stdout
+    assert "1 profile built, 0 failed" in result.stdout
 
 
 def test_excluded_clause_is_in_the_manifest_with_its_reason(runner, tmp_path: Path, profiles_dir) -> None:
@@ -47,7 +47,7 @@ def test_excluded_clause_is_in_the_manifest_with_its_reason(runner, tmp_path: Pa
     omitted = {o["id"]: o["reason"] for o in manifest["omitted"]}
     assert omitted["QP-07"].startswith("clause 8.3 is determined not applicable: Lindqvist Machining makes parts")
     assert not list(tmp_path.glob("minimal/*QP-07*"))
-    assert "omitted QP-07 Design and development: clause 8.3" in result.stdout
+    assert "not applicable: QP-07 Design and development: clause 8.3" in result.stdout
 
 
 def test_invalid_profile_exits_1_with_located_message_and_writes_nothing(runner, tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_one_bad_profile_does_not_stop_the_others(runner, tmp_path: Path, profil
     )
     assert result.exit_code == 1
     assert (tmp_path / "out" / "minimal" / "manifest.json").is_file()
-    assert "1 of 2 profiles built" in result.stdout
+    assert "1 profile built, 1 failed" in result.stdout
     assert f"{bad}:2:1: YAML syntax error" in result.stderr
 
 

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from qmsdocs import iso
 from qmsdocs.build import build
@@ -95,9 +96,9 @@ def test_master_list_lists_every_document(built: Path, name: str) -> None:
     master = _section(docs["REG-01"], "Controlled documents")
     manifest = json.loads((built / name / "manifest.json").read_text(encoding="utf-8"))
     for entry in manifest["documents"]:
-        review = re.search(r"^next_review: '(.+)'$", docs[entry["id"]], re.MULTILINE)
-        assert review
-        assert re.search(rf"^\| {entry['number']} \| .+ \| {review.group(1)} \|$", master, re.MULTILINE), entry["id"]
+        front = yaml.safe_load(docs[entry["id"]].split("---\n")[1])
+        review = front["next_review"]
+        assert re.search(rf"^\| {entry['number']} \| .+ \| {review} \|$", master, re.MULTILINE), entry["id"]
     assert f"{len(manifest['documents'])} documents" in master
 
 

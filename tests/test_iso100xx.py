@@ -240,7 +240,7 @@ def test_complaints_procedure_uses_the_profile_timescales_and_channels(brightwat
     assert "no later than 20 working days after receipt" in text
     assert "https://brightwater.example" in text
     assert "tomas.ribeiro@brightwater.example" in text
-    assert "BWI-C-2026-001" in text
+    assert "CR2026/001" in text  # a complaint reference that cannot pass for a document number
     assert "ISO 10003" in _section(text, "Procedure")
 
 

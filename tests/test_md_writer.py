@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from qmsdocs.library import TemplateLibrary
 from qmsdocs.markdown import parse
-from qmsdocs.md_writer import shift_headings, write_markdown
+from qmsdocs.md_writer import shift_headings, write_markdown, yaml_block
 from qmsdocs.plan import plan
 from qmsdocs.render import render
 
@@ -66,3 +67,14 @@ def test_control_table_and_revision_history(brightwater) -> None:
 def test_shift_headings_ignores_hashes_in_code_and_text() -> None:
     body = "# A\n\n```\n# not a heading\n```\n\nC# is a language\n\n## B\n"
     assert shift_headings(body) == "## A\n\n```\n# not a heading\n```\n\nC# is a language\n\n### B\n"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["BWI-QP-12", "1", "2026-02-01", "yes", "No", "null", "~", "a: b", "x #y", "- item", "[x]", "{a}", "*bold*",
+     "Tomás Ribeiro, Quality Manager", 'say "hi"', "back\\slash", "tab\there", "line\nbreak", " lead", "trail ",
+     "@at", "%pc", "!tag", "&anchor", "'quoted'", "R&D and QA/QC (lab)", "0x1F", "1e3", ""],
+)
+def test_front_matter_values_read_back_unchanged(value: str) -> None:
+    data = {"title": value, "clauses": [value, "9.2"]}
+    assert yaml.safe_load(yaml_block(data)) == data
