@@ -1,10 +1,11 @@
 """PNG charts of the self-assessment: a maturity radar per clause group and a bar chart of gaps.
 
-The charts print well in grey-scale (line styles, markers and hatching carry the meaning, not colour)
-and are byte-for-byte reproducible: fixed size, dpi and fonts, matplotlib's default style whatever the
-user's matplotlibrc says, and no "Software" or date metadata in the PNG. matplotlib is imported only
-inside the drawing functions, so importing this module (and ``qmsdocs --help``) stays fast. Each chart
-is drawn at most once per content: the drawing functions are cached on their (hashable) input.
+The charts are drawn with Pillow in 8-bit grey and print well in grey-scale (line styles, markers and
+hatching carry the meaning, not colour). They are byte-for-byte reproducible: fixed pixel size and dpi,
+Pillow's bundled scalable font (no system font), and no text or time chunks in the PNG. Shapes are drawn
+at twice the size and averaged down for anti-aliasing. Pillow is imported only inside the drawing
+functions, so importing this module (and ``qmsdocs --help``) stays fast. Each chart is drawn at most
+once per content: the drawing functions are cached on their (hashable) input.
 """
 
 from __future__ import annotations
@@ -25,127 +26,275 @@ KINDS: dict[str, str] = {
     "gaps": "Gap to target per ISO 9004 element",
 }
 
-_SIZE = (7.0, 6.0)  # inches; 15 cm wide in the documents
-_DPI = 150
-_IMPORTANCE_HATCH = {1: "", 2: "//", 3: "xx"}
+_DPI = 300  # written to the PNG's pHYs chunk: the DOCX writer sizes the image from it
+_WIDTH = 1800  # pixels: 6 in (15.2 cm) at 300 dpi
+_RADAR_HEIGHT = 1500
+_SCALE = 2  # drawn at twice the size and averaged down 2x2: anti-aliased lines
+_PT = _DPI / 72 * _SCALE  # pixels (at drawing scale) per typographic point
+
+# Grey levels of the "L" (8-bit grey) image: 0 black, 255 white. The PNG keeps 16 evenly spaced levels
+# (multiples of 17): enough for anti-aliased edges, and half the file size of 256 levels.
+_BLACK, _DARK, _GRID, _FILL, _WHITE = 0, 85, 170, 221, 255
+_LEVELS = [min(255, round(v / 17) * 17) for v in range(256)]
+_IMPORTANCE_HATCH = {1: "", 2: "/", 3: "x"}
 _IMPORTANCE_NAME = {1: "low importance", 2: "medium importance", 3: "high importance"}
 
 RadarData = tuple[tuple[str, float, float], ...]  # (group label, mean level, mean target)
 GapData = tuple[tuple[str, int, int], ...]  # (element label, gap, importance)
+Point = tuple[float, float]
 
 
-def _style() -> Any:
-    """A context with matplotlib's built-in defaults and a bundled font, independent of user settings."""
-    import matplotlib
+@lru_cache(maxsize=8)
+def _font(points: float) -> Any:
+    """Pillow's bundled scalable font (no system font involved) at *points* on the drawing scale."""
+    from PIL import ImageFont
 
-    matplotlib.use("Agg", force=False)  # no display needed; harmless if already set
-    rc = dict(matplotlib.rcParamsDefault)
-    rc.pop("backend", None)
-    rc.update(
-        {
-            "font.family": "DejaVu Sans",
-            "font.size": 9,
-            "svg.hashsalt": "qmsdocs",
-            "path.simplify": True,
-            "savefig.dpi": _DPI,
-            "figure.dpi": _DPI,
-        }
-    )
-    return matplotlib.rc_context(rc)
+    return ImageFont.load_default(size=round(points * _PT))
 
 
-def _png(figure: Any) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(figure)
+def _png(image: Any) -> bytes:
+    """Downsample the drawing to its final size and encode it: no text chunks, no time stamp."""
+    final = image.reduce(_SCALE).point(_LEVELS)  # 2x2 box average: ~20x faster than a Lanczos resize
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+    final.save(buffer, format="PNG", dpi=(_DPI, _DPI))
     return buffer.getvalue()
+
+
+def _dashed(draw: Any, points: list[Point], dash: float, gap: float, fill: int, width: int) -> None:
+    """A dashed polyline through *points*; the dash pattern runs on across the corners."""
+    period = dash + gap
+    phase = 0.0  # distance into the current period where the next segment starts
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        length = math.hypot(x1 - x0, y1 - y0)
+        if length == 0:
+            continue
+        ux, uy = (x1 - x0) / length, (y1 - y0) / length
+        at = 0.0
+        while at < length:
+            if phase < dash:  # inside a dash: draw up to its end or the segment's
+                step = min(dash - phase, length - at)
+                draw.line(
+                    [(x0 + ux * at, y0 + uy * at), (x0 + ux * (at + step), y0 + uy * (at + step))],
+                    fill=fill,
+                    width=width,
+                )
+            else:
+                step = min(period - phase, length - at)
+            at += step
+            phase = (phase + step) % period
+
+
+def _circle(cx: float, cy: float, radius: float, steps: int = 180) -> list[Point]:
+    """A closed polygon approximating a circle (for dashed rings)."""
+    return [
+        (cx + radius * math.cos(2 * math.pi * i / steps), cy + radius * math.sin(2 * math.pi * i / steps))
+        for i in range(steps + 1)
+    ]
+
+
+def _marker(draw: Any, shape: str, x: float, y: float, size: float, fill: int) -> None:
+    half = size / 2
+    box = (x - half, y - half, x + half, y + half)
+    if shape == "o":
+        draw.ellipse(box, fill=fill)
+    else:
+        draw.rectangle(box, fill=fill)
+
+
+def _line_sample(draw: Any, x: float, y: float, length: float, style: str, shape: str, fill: int) -> None:
+    """A legend entry's line and marker."""
+    width = round(2 * _PT) if style == "-" else round(1.6 * _PT)
+    if style == "-":
+        draw.line([(x, y), (x + length, y)], fill=fill, width=width)
+    else:
+        _dashed(draw, [(x, y), (x + length, y)], 4 * _PT, 2.2 * _PT, fill, width)
+    _marker(draw, shape, x + length / 2, y, 6 * _PT, fill)
+
+
+def _hatch(image: Any, box: tuple[float, float, float, float], pattern: str, spacing: float) -> None:
+    """Hatch lines in *box*, clipped to it: "/" diagonal, "x" cross-hatch; anchored to the image origin
+    so neighbouring bars line up."""
+    from PIL import Image, ImageDraw
+
+    x0, y0, x1, y1 = (round(v) for v in box)
+    w, h = x1 - x0, y1 - y0
+    if not pattern or w <= 0 or h <= 0:
+        return
+    tile = Image.new("L", (w, h), _FILL)
+    pen = ImageDraw.Draw(tile)
+    width = max(1, round(0.9 * _PT))
+    # "/" lines: x + y = k * spacing (image coordinates, y down); "\\" lines: x - y = k * spacing
+    first = math.floor((x0 + y0) / spacing) * spacing
+    k = first
+    while k <= x1 + y1 + spacing:
+        pen.line([(k - x0 - y0 - h, h), (k - x0 - y0, 0)], fill=_BLACK, width=width)
+        k += spacing
+    if pattern == "x":
+        k = math.floor((x0 - y1) / spacing) * spacing
+        while k <= x1 - y0 + spacing:
+            pen.line([(k - x0 + y0, 0), (k - x0 + y0 + h, h)], fill=_BLACK, width=width)
+            k += spacing
+    image.paste(tile, (x0, y0))
+
+
+def _text(draw: Any, xy: Point, text: str, size: float, anchor: str, fill: int = _BLACK) -> None:
+    """One line of text at *xy*; *anchor* is Pillow's two-letter text anchor ("lm", "ma", ...)."""
+    draw.text(xy, text, font=_font(size), fill=fill, anchor=anchor)
+
+
+def _align(horizontal: str) -> str:
+    return {"l": "left", "r": "right"}.get(horizontal, "center")
 
 
 @lru_cache(maxsize=32)
 def radar_png(groups: RadarData) -> bytes:
-    """A radar chart of current (solid, filled) and target (dashed) mean maturity per clause group."""
-    from matplotlib.figure import Figure
+    """A radar chart of current (solid, filled, circles) and target (dashed, squares) mean maturity per
+    clause group, on level rings 1 to 5."""
+    from PIL import Image, ImageDraw
 
-    with _style():
-        figure = Figure(figsize=_SIZE)
-        axes: Any = figure.add_subplot(projection="polar")  # PolarAxes; typed as plain Axes
-        count = len(groups)
-        angles = [2 * math.pi * i / count for i in range(count)]
-        closed = [*angles, angles[0]]
-        current = [g[1] for g in groups]
-        target = [g[2] for g in groups]
-        axes.plot(
-            closed,
-            [*current, current[0]],
-            color="black",
-            linestyle="-",
-            linewidth=2,
-            marker="o",
-            label="Current level",
+    width, height = _WIDTH * _SCALE, _RADAR_HEIGHT * _SCALE
+    image = Image.new("L", (width, height), _WHITE)
+    draw = ImageDraw.Draw(image)
+    label_size = 9.0
+    line_gap = label_size * _PT * 0.25
+    cx, cy = width / 2, height * 0.46
+    radius = height * 0.31
+    count = len(groups)
+    angles = [2 * math.pi * i / count for i in range(count)]  # clockwise from 12 o'clock
+
+    def at(angle: float, level: float) -> Point:
+        r = radius * level / 5
+        return (cx + r * math.sin(angle), cy - r * math.cos(angle))
+
+    current = [at(a, g[1]) for a, g in zip(angles, groups, strict=True)]
+    target = [at(a, g[2]) for a, g in zip(angles, groups, strict=True)]
+    if count >= 3:
+        draw.polygon(current, fill=_FILL)
+    grid = max(1, round(0.8 * _PT))
+    for level in (1, 2, 3, 4):
+        _dashed(draw, _circle(cx, cy, radius * level / 5), 1.2 * _PT, 2 * _PT, _GRID, grid)
+    for angle in angles:
+        _dashed(draw, [(cx, cy), at(angle, 5)], 1.2 * _PT, 2 * _PT, _GRID, grid)
+    draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), outline=_BLACK, width=round(0.8 * _PT))
+    # target: dashed, dark grey squares; current: solid black circles (drawn last, on top)
+    dash_width = round(1.6 * _PT)
+    _dashed(draw, [*target, target[0]], 4 * _PT, 2.2 * _PT, _DARK, dash_width)
+    for x, y in target:
+        _marker(draw, "s", x, y, 6 * _PT, _DARK)
+    draw.line([*current, current[0]], fill=_BLACK, width=round(2 * _PT), joint="curve")
+    for x, y in current:
+        _marker(draw, "o", x, y, 6.5 * _PT, _BLACK)
+    # level labels between the first two spokes, like a polar axis
+    ring_angle = math.pi / count if count > 1 else math.pi / 8
+    for level in (1, 2, 3, 4, 5):
+        x, y = at(ring_angle, level - 0.22)
+        draw.text(  # a white halo keeps the number readable where a data line crosses it
+            (x, y),
+            str(level),
+            font=_font(label_size),
+            fill=_DARK,
+            anchor="mm",
+            stroke_width=round(1.2 * _PT),
+            stroke_fill=_WHITE,
         )
-        axes.fill(closed, [*current, current[0]], color="0.6", alpha=0.35)
-        axes.plot(
-            closed,
-            [*target, target[0]],
-            color="0.35",
-            linestyle="--",
-            linewidth=1.6,
-            marker="s",
-            label="Target level",
+    # group labels outside the ring, anchored away from the centre
+    for angle, (label, _, _) in zip(angles, groups, strict=True):
+        x, y = at(angle, 5)
+        sx, sy = math.sin(angle), -math.cos(angle)
+        pad = 14 * _PT
+        x, y = x + sx * pad, y + sy * pad
+        horizontal = "l" if sx > 0.25 else "r" if sx < -0.25 else "m"
+        vertical = "d" if sy < -0.6 else "a" if sy > 0.6 else "m"
+        text = textwrap.fill(label, 18)
+        draw.multiline_text(
+            (x, y),
+            text,
+            font=_font(label_size),
+            fill=_BLACK,
+            anchor=horizontal + vertical,
+            align=_align(horizontal),
+            spacing=line_gap,
         )
-        axes.set_theta_offset(math.pi / 2)
-        axes.set_theta_direction(-1)
-        axes.set_xticks(angles)
-        axes.set_xticklabels([textwrap.fill(g[0], 18) for g in groups])
-        axes.tick_params(axis="x", pad=20)
-        axes.set_ylim(0, 5)
-        axes.set_yticks([1, 2, 3, 4, 5])
-        axes.set_yticklabels(["1", "2", "3", "4", "5"], color="0.3")
-        axes.grid(color="0.75", linestyle=":")
-        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
-        # polar axes and tight_layout do not mix well: fixed margins leave room for the wrapped labels
-        figure.subplots_adjust(left=0.17, right=0.83, top=0.86, bottom=0.15)
-        return _png(figure)
+    # legend below the chart
+    font = _font(label_size)
+    sample = 22 * _PT
+    entries = [("Current level", "-", "o", _BLACK), ("Target level", "--", "s", _DARK)]
+    widths = [sample + 6 * _PT + font.getlength(name) for name, *_ in entries]
+    spacing = 18 * _PT
+    x = (width - sum(widths) - spacing * (len(entries) - 1)) / 2
+    y = height - 14 * _PT
+    for (name, style, shape, fill), entry in zip(entries, widths, strict=True):
+        _line_sample(draw, x, y, sample, style, shape, fill)
+        draw.text((x + sample + 6 * _PT, y), name, font=font, fill=_BLACK, anchor="lm")
+        x += entry + spacing
+    return _png(image)
 
 
 @lru_cache(maxsize=32)
 def gaps_png(elements: GapData) -> bytes:
-    """A horizontal bar chart of the gap to target per element, hatched by importance."""
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
+    """A horizontal bar chart of the gap to target per element, hatched by importance (none, diagonal,
+    cross-hatch) with a legend of the importances in use."""
+    from PIL import Image, ImageDraw
 
-    with _style():
-        height = max(3.0, 0.28 * len(elements) + 1.4)
-        figure = Figure(figsize=(_SIZE[0], height))
-        axes = figure.add_subplot()
-        rows = list(range(len(elements)))[::-1]  # first element at the top
-        for row, (_, gap, importance) in zip(rows, elements, strict=True):
-            axes.barh(
-                row, gap, color="0.85", edgecolor="black", hatch=_IMPORTANCE_HATCH[importance], height=0.7
-            )
-            axes.text(gap + 0.05, row, str(gap), va="center", fontsize=8)
-        axes.set_yticks(rows)
-        axes.set_yticklabels([label for label, _, _ in elements], fontsize=8)
-        axes.set_xlim(0, 4.5)
-        axes.set_xticks([0, 1, 2, 3, 4])
-        axes.set_xlabel("Gap to target (levels)")
-        axes.grid(axis="x", color="0.8", linestyle=":")
-        axes.set_axisbelow(True)
-        used = sorted({importance for _, _, importance in elements})
-        axes.legend(
-            handles=[
-                Patch(
-                    facecolor="0.85", edgecolor="black", hatch=_IMPORTANCE_HATCH[i], label=_IMPORTANCE_NAME[i]
-                )
-                for i in used
-            ],
-            loc="lower right",
-            frameon=True,
-        )
-        figure.tight_layout()
-        return _png(figure)
+    label_size, tick_size = 8.0, 9.0
+    label_font, tick_font = _font(label_size), _font(tick_size)
+    row = 0.28 * _DPI * _SCALE  # pixels per element
+    top = 0.2 * _DPI * _SCALE
+    bottom = 0.95 * _DPI * _SCALE  # tick labels, axis title and legend
+    width = _WIDTH * _SCALE
+    height = round(top + row * max(len(elements), 1) + bottom)
+    height -= height % _SCALE
+    image = Image.new("L", (width, height), _WHITE)
+    draw = ImageDraw.Draw(image)
+
+    labels = [label for label, _, _ in elements]
+    widest = max((label_font.getlength(label) for label in labels), default=0)
+    left = min(widest + 8 * _PT, width * 0.55)
+    right = width - 8 * _PT
+    bottom_axis = top + row * len(elements)
+    x_max = 4.5
+
+    def x_of(value: float) -> float:
+        return left + (right - left) * value / x_max
+
+    grid = max(1, round(0.8 * _PT))
+    for tick in (1, 2, 3, 4):
+        _dashed(draw, [(x_of(tick), top), (x_of(tick), bottom_axis)], 1.2 * _PT, 2 * _PT, _GRID, grid)
+    bar = 0.7 * row
+    for index, (label, gap, importance) in enumerate(elements):
+        middle = top + row * (index + 0.5)
+        _text(draw, (left - 4 * _PT, middle), label, label_size, "rm")
+        y0, y1 = middle - bar / 2, middle + bar / 2
+        if gap > 0:
+            box = (x_of(0), y0, x_of(gap), y1)
+            draw.rectangle(box, fill=_FILL)
+            _hatch(image, box, _IMPORTANCE_HATCH[importance], 6 * _PT)
+            draw.rectangle(box, outline=_BLACK, width=round(1 * _PT))
+        _text(draw, (x_of(gap) + 3 * _PT, middle), str(gap), label_size, "lm")
+    # axes: frame, ticks, tick labels and title
+    draw.rectangle((left, top, right, bottom_axis), outline=_BLACK, width=round(0.8 * _PT))
+    for tick in (0, 1, 2, 3, 4):
+        x = x_of(tick)
+        draw.line([(x, bottom_axis), (x, bottom_axis + 3.5 * _PT)], fill=_BLACK, width=round(0.8 * _PT))
+        _text(draw, (x, bottom_axis + 5 * _PT), str(tick), tick_size, "ma")
+    title_y = bottom_axis + 5 * _PT + tick_font.size * 1.35
+    _text(draw, ((left + right) / 2, title_y), "Gap to target (levels)", tick_size, "ma")
+    # legend: the importances in use, in a row under the axis title
+    used = sorted({importance for _, _, importance in elements})
+    swatch_w, swatch_h = 20 * _PT, 10 * _PT
+    entries = [(i, swatch_w + 5 * _PT + label_font.getlength(_IMPORTANCE_NAME[i])) for i in used]
+    spacing = 16 * _PT
+    total = sum(w for _, w in entries) + spacing * max(len(entries) - 1, 0)
+    x = max(8 * _PT, min((left + right - total) / 2, width - 8 * _PT - total))  # under the plot if it fits
+    y = title_y + tick_font.size * 1.35 + 8 * _PT + swatch_h / 2
+    for importance, entry in entries:
+        box = (x, y - swatch_h / 2, x + swatch_w, y + swatch_h / 2)
+        draw.rectangle(box, fill=_FILL)
+        _hatch(image, box, _IMPORTANCE_HATCH[importance], 6 * _PT)
+        draw.rectangle(box, outline=_BLACK, width=round(1 * _PT))
+        _text(draw, (x + swatch_w + 5 * _PT, y), _IMPORTANCE_NAME[importance], label_size, "lm")
+        x += entry + spacing
+    return _png(image)
 
 
 def radar_data(assessment: Assessment) -> RadarData:
