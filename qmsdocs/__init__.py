@@ -7,13 +7,10 @@ python-docx.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("qmsdocs")
-except PackageNotFoundError:  # a source tree that is not installed
-    __version__ = "0.0.0+source"
+#: The one place the version is written; pyproject.toml reads it (importlib.metadata costs ~100 ms).
+__version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from qmsdocs.build import BuildReport, build
