@@ -108,7 +108,9 @@ def main() -> None:
         out, serial_out = str(work / "out"), str(work / "out-serial")
         formats = [arg for fmt in options.formats.split(",") for arg in ("-f", fmt)]
         common = [*profiles, *formats, "-q"]
-        subprocess.run([sys.executable, "-m", "qmsdocs", "--version"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "qmsdocs", "--version"], env=env, check=True, capture_output=True
+        )
         rows = []
         seconds, text, used = run(["build", *common, "-o", out, "--jobs", str(options.jobs)], env)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -116,17 +118,23 @@ def main() -> None:
         seconds, text, used = run(["build", *common, "-o", out, "--jobs", str(options.jobs)], env)
         rows.append(("2. rebuild, nothing changed", seconds, used, "<= 1 s", counts(text)))
         layer = str(override_layer(work / "layer"))
-        seconds, text, used = run(["build", *common, "-o", out, "--jobs", str(options.jobs), "-t", layer], env)
+        seconds, text, used = run(
+            ["build", *common, "-o", out, "--jobs", str(options.jobs), "-t", layer], env
+        )
         rows.append(("3. one procedure overridden", seconds, used, "only its documents", counts(text)))
         seconds, text, used = run(["build", *common, "-o", serial_out, "--jobs", "1"], env)
         rows.append(("serial full build, --jobs 1", seconds, used, "(comparison)", counts(text)))
-        print(f"{options.profiles} profiles, formats {options.formats}, {os.cpu_count()} CPUs, Python "
-              f"{sys.version.split()[0]}")
+        print(
+            f"{options.profiles} profiles, formats {options.formats}, {os.cpu_count()} CPUs, Python "
+            f"{sys.version.split()[0]}"
+        )
         print(f"{'run':34} {'wall':>8} {'CPU':>8}  {'target':18} documents")
         for label, secs, used, target, documents in rows:
             print(f"{label:34} {secs:7.2f}s {used:7.2f}s  {target:18} {documents}")
-        print(f"{'4. peak RSS of any build process':34} {peak / 1024:6.1f}MiB {'':8}  {'<= 150 MiB':18} "
-              "(main or worker, full build)")
+        print(
+            f"{'4. peak RSS of any build process':34} {peak / 1024:6.1f}MiB {'':8}  {'<= 150 MiB':18} "
+            "(main or worker, full build)"
+        )
         print(f"benchmark total {time.perf_counter() - started:.1f} s")
     finally:
         if not options.keep:

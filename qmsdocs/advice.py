@@ -29,9 +29,11 @@ def _design_and_measuring(profile: Profile, warn: Callable[[PathKey, str], None]
         for index, process in enumerate(profile.processes):
             text = f"{process.id} {process.name}".lower()
             if any(word in text for word in words):
-                warn(("processes", index),
-                     f"process '{process.id}' ({process.name}) looks like an activity of clause {clause}, "
-                     f"which scope.exclusions determines not applicable: check the justification (clause 4.3)")
+                warn(
+                    ("processes", index),
+                    f"process '{process.id}' ({process.name}) looks like an activity of clause {clause}, "
+                    f"which scope.exclusions determines not applicable: check the justification (clause 4.3)",
+                )
 
 
 def advise(profile: Profile) -> list[Problem]:
@@ -58,34 +60,54 @@ def advise(profile: Profile) -> list[Problem]:
             warn(("processes", index), f"process '{process.id}' has no owner (clauses 4.4, 5.3)")
     for index, party in enumerate(profile.context.interested_parties):
         if not party.needs:
-            warn(("context", "interested_parties", index),
-                 f"interested party '{party.party}' has no needs: clause 4.2 expects their relevant requirements")
+            warn(
+                ("context", "interested_parties", index),
+                f"interested party '{party.party}' has no needs: clause 4.2 expects their relevant requirements",
+            )
     _design_and_measuring(profile, warn)
     if not profile.quality_objectives:
-        warn(("quality_objectives",), "no quality objectives: clause 6.2 requires measurable objectives "
-             "(POL-02 then says they are set at the first management review)")
+        warn(
+            ("quality_objectives",),
+            "no quality objectives: clause 6.2 requires measurable objectives "
+            "(POL-02 then says they are set at the first management review)",
+        )
     for index, objective in enumerate(profile.quality_objectives):
         if objective.owner is None:
-            warn(("quality_objectives", index),
-                 f"objective '{objective.objective}' has no owner: clause 6.2.2 c) asks who is responsible "
-                 "(the quality manager is named)")
+            warn(
+                ("quality_objectives", index),
+                f"objective '{objective.objective}' has no owner: clause 6.2.2 c) asks who is responsible "
+                "(the quality manager is named)",
+            )
     if not profile.risks and not profile.opportunities:
         warn(("risks",), "no risks or opportunities: clause 6.1 expects them to be determined")
     for index, risk in enumerate(profile.risks):
         if risk.owner is None:
-            warn(("risks", index), f"risk '{risk.description}' has no owner: clause 6.1.2 (actions need an owner)")
+            warn(
+                ("risks", index),
+                f"risk '{risk.description}' has no owner: clause 6.1.2 (actions need an owner)",
+            )
         if not risk.treatment.strip():
-            warn(("risks", index), f"risk '{risk.description}' has no treatment: clause 6.1.2 a) expects "
-                 "actions to address it")
+            warn(
+                ("risks", index),
+                f"risk '{risk.description}' has no treatment: clause 6.1.2 a) expects actions to address it",
+            )
     for index, opportunity in enumerate(profile.opportunities):
         if opportunity.owner is None:
-            warn(("opportunities", index), f"opportunity '{opportunity.description}' has no owner: clause 6.1.2")
+            warn(
+                ("opportunities", index),
+                f"opportunity '{opportunity.description}' has no owner: clause 6.1.2",
+            )
     if "internal_audit" not in given:
-        warn(("internal_audit",), "no internal audit programme: clause 9.2 needs its frequency (default used)")
+        warn(
+            ("internal_audit",), "no internal audit programme: clause 9.2 needs its frequency (default used)"
+        )
     auditors = set(profile.internal_audit.auditors) | {profile.internal_audit.lead_auditor}
     if len(auditors) < 2:
-        warn(("internal_audit",), "only one internal auditor: clause 9.2.2 c) needs an auditor independent "
-             "of the auditor's own work; name a second auditor in internal_audit.auditors")
+        warn(
+            ("internal_audit",),
+            "only one internal auditor: clause 9.2.2 c) needs an auditor independent "
+            "of the auditor's own work; name a second auditor in internal_audit.auditors",
+        )
     if "management_review" not in given:
         warn(("management_review",), "no management review frequency: clause 9.3 (default: once a year)")
     if "customer_satisfaction" not in given:

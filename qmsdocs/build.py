@@ -118,8 +118,14 @@ class BuildReport:
         return sum(len(r.removed) for r in self.profiles)
 
 
-def _manifest(task: ProfileTask, outcome: ProfileOutcome, docs: list[dict[str, Any]],
-              previous: dict[str, str], *, final: bool) -> bytes:
+def _manifest(
+    task: ProfileTask,
+    outcome: ProfileOutcome,
+    docs: list[dict[str, Any]],
+    previous: dict[str, str],
+    *,
+    final: bool,
+) -> bytes:
     data: dict[str, Any] = {
         "organisation": outcome.organisation,
         "profile": str(task.source),
@@ -210,7 +216,8 @@ def _finish(task: ProfileTask, outcome: ProfileOutcome, result: ProfileResult) -
         return
     result.out_dir = task.out_dir
     result.documents = [
-        DocumentResult(d.id, d.entry["number"], d.entry["title"], dict(d.entry["files"])) for d in outcome.documents
+        DocumentResult(d.id, d.entry["number"], d.entry["title"], dict(d.entry["files"]))
+        for d in outcome.documents
     ]
 
 
@@ -256,7 +263,9 @@ def build(
             )
             continue
         used[out_dir] = source
-        task = ProfileTask(source, out_dir, layers, tuple(formats) if formats else None, reference, force, version)
+        task = ProfileTask(
+            source, out_dir, layers, tuple(formats) if formats else None, reference, force, version
+        )
         pending.append((task, result))
 
     done = len(report.profiles) - len(pending)  # refused before any work
@@ -264,7 +273,9 @@ def build(
 
     def tell(waiting_for: str | None = None) -> None:
         if progress is not None:
-            progress(Progress(done, len(report.profiles), documents, time.perf_counter() - started, waiting_for))
+            progress(
+                Progress(done, len(report.profiles), documents, time.perf_counter() - started, waiting_for)
+            )
 
     def finished(task: ProfileTask, result: ProfileResult, outcome: ProfileOutcome) -> None:
         nonlocal done, documents
@@ -286,7 +297,9 @@ def build(
                 finished(task, result, quick)
         pending = todo
         if pending and (jobs == 1 or len(pending) == 1):
-            from qmsdocs import workers  # rendering needs Jinja, pydantic...: imported only when there is work
+            from qmsdocs import (
+                workers,
+            )  # rendering needs Jinja, pydantic...: imported only when there is work
 
             workers.reset()
             for task, result in pending:
@@ -323,7 +336,9 @@ def _run_pool(
                 try:
                     outcome = future.result()
                 except BrokenProcessPool:
-                    raise BuildError("a worker process died (out of memory?); run with --jobs 1 to see why") from None
+                    raise BuildError(
+                        "a worker process died (out of memory?); run with --jobs 1 to see why"
+                    ) from None
                 finished(task, result, outcome)
     except BaseException:
         # Ctrl-C or a fatal error: drop the queued profiles; files already written are complete.
@@ -342,6 +357,13 @@ def build_profile(
     force: bool = False,
 ) -> ProfileResult:
     """Build one profile's document set into ``out/<profile stem>/``, in this process."""
-    report = build([source], out, formats=formats, templates=templates, reference_docx=reference_docx,
-                   jobs=1, force=force)
+    report = build(
+        [source],
+        out,
+        formats=formats,
+        templates=templates,
+        reference_docx=reference_docx,
+        jobs=1,
+        force=force,
+    )
     return report.profiles[0]

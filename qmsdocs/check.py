@@ -89,7 +89,9 @@ def _check_files(library: TemplateLibrary, found: _Collector) -> int:
             source = split_front_matter(file.read_text(encoding="utf-8"), display)[1]
             library.env.compile(source, name=display, filename=str(file))
         except TemplateSyntaxError as syntax:
-            found.add(TemplateError(display, syntax.lineno, syntax.message or "the template does not compile"))
+            found.add(
+                TemplateError(display, syntax.lineno, syntax.message or "the template does not compile")
+            )
         if layer != "builtin":
             for problem in library.block_problems(file, display):
                 found.add(problem)

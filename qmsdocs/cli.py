@@ -65,8 +65,12 @@ def templates_option(func: F) -> F:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="qmsdocs", message="%(prog)s %(version)s")
-@click.option("--config", "config_file", type=EXISTING_FILE,
-              help="Workspace configuration (default: qmsdocs.toml in the working folder, if any).")
+@click.option(
+    "--config",
+    "config_file",
+    type=EXISTING_FILE,
+    help="Workspace configuration (default: qmsdocs.toml in the working folder, if any).",
+)
 @click.pass_context
 @handle_errors
 def main(ctx: click.Context, config_file: Path | None) -> None:
@@ -91,18 +95,45 @@ def apply_config(ctx: click.Context, config_file: Path | None) -> None:
 
 @main.command()
 @click.argument("profiles", nargs=-1, type=EXISTING_FILE)
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("output"),
-              show_default=True, help="Output folder; each profile gets a sub-folder named after its file.")
-@click.option("-f", "--format", "formats", multiple=True, type=click.Choice(["md", "docx"]),
-              help="Output format (repeatable). Default: the profile's output.formats (docx and md).")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output"),
+    show_default=True,
+    help="Output folder; each profile gets a sub-folder named after its file.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["md", "docx"]),
+    help="Output format (repeatable). Default: the profile's output.formats (docx and md).",
+)
 @templates_option
 @click.option("--reference-docx", type=EXISTING_FILE, help="House-style Word file for DOCX output.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: the number of CPUs; 1 builds in this process).")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: the number of CPUs; 1 builds in this process).",
+)
 @click.option("--force", is_flag=True, help="Rebuild every document, even those that are up to date.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no per-profile lines; errors and the summary only.")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
-              help="Seconds to wait while another build writes to the same output folder (0: refuse at once).")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="No progress bar and no per-profile lines; errors and the summary only.",
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait while another build writes to the same output folder (0: refuse at once).",
+)
 @handle_errors
 def build(
     profiles: Sequence[Path],
@@ -126,12 +157,23 @@ def build(
     chosen = list(profiles) or [default_profile()]
     bar = ProgressLine(sys.stdout) if not quiet and sys.stdout.isatty() else None
     try:
-        report = run_build(chosen, out, formats=formats or None, templates=templates, reference_docx=reference_docx,
-                           jobs=jobs, force=force, progress=bar, lock_timeout=lock_timeout)
+        report = run_build(
+            chosen,
+            out,
+            formats=formats or None,
+            templates=templates,
+            reference_docx=reference_docx,
+            jobs=jobs,
+            force=force,
+            progress=bar,
+            lock_timeout=lock_timeout,
+        )
     except KeyboardInterrupt:
         if bar:
             bar.close()
-        click.echo("interrupted: every file written so far is complete; run the build again to finish", err=True)
+        click.echo(
+            "interrupted: every file written so far is complete; run the build again to finish", err=True
+        )
         sys.exit(130)
     finally:
         if bar:
@@ -212,7 +254,12 @@ def templates_list(templates: Sequence[Path]) -> None:
 
     library = TemplateLibrary(list(templates))
     rows = [
-        (info.front.id, info.front.title, ", ".join(info.front.clauses) or "-", library.display_name(info.layer, info.path))
+        (
+            info.front.id,
+            info.front.title,
+            ", ".join(info.front.clauses) or "-",
+            library.display_name(info.layer, info.path),
+        )
         for info in sorted(library.templates().values(), key=lambda i: i.front.id)
     ]
     widths = [max(len(row[i]) for row in [("ID", "TITLE", "CLAUSES", "SOURCE"), *rows]) for i in range(3)]
@@ -239,11 +286,20 @@ def templates_show(name: str, templates: Sequence[Path]) -> None:
 
 @templates.command("eject")
 @click.argument("name")
-@click.option("--to", "to", type=click.Path(file_okay=False, path_type=Path), default=Path("templates"),
-              show_default="the first configured template folder, else ./templates",
-              help="Template folder to write into (the file keeps its path inside the library).")
-@click.option("--extends", "extends", is_flag=True,
-              help="Write a skeleton that extends the built-in template, with one block per section to edit.")
+@click.option(
+    "--to",
+    "to",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("templates"),
+    show_default="the first configured template folder, else ./templates",
+    help="Template folder to write into (the file keeps its path inside the library).",
+)
+@click.option(
+    "--extends",
+    "extends",
+    is_flag=True,
+    help="Write a skeleton that extends the built-in template, with one block per section to edit.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @handle_errors
 def templates_eject(name: str, to: Path, extends: bool, force: bool) -> None:
@@ -281,8 +337,12 @@ def bundled_examples() -> list[Path]:
 
 
 @main.command("schema")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the schema to this file instead of printing it.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the schema to this file instead of printing it.",
+)
 @handle_errors
 def schema_command(output: Path | None) -> None:
     """Print the JSON Schema of the profile (for editors: completion and checking as you type)."""
@@ -300,7 +360,9 @@ def schema_command(output: Path | None) -> None:
 
 @main.command("init")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Write into a folder that is not empty (overwrites qmsdocs' files).")
+@click.option(
+    "--force", is_flag=True, help="Write into a folder that is not empty (overwrites qmsdocs' files)."
+)
 @handle_errors
 def init_command(directory: Path, force: bool) -> None:
     """Create a consultant workspace in DIRECTORY: config, example profile, a template override, schema."""

@@ -51,7 +51,16 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)---[ \t]*(?:\r?\n|\Z)", r
 
 Category = Literal["manual", "policy", "statement", "plan", "procedure", "register", "form", "report"]
 #: Order of categories in the document set and the master list.
-CATEGORY_ORDER: tuple[str, ...] = ("manual", "statement", "policy", "plan", "procedure", "register", "form", "report")
+CATEGORY_ORDER: tuple[str, ...] = (
+    "manual",
+    "statement",
+    "policy",
+    "plan",
+    "procedure",
+    "register",
+    "form",
+    "report",
+)
 
 
 def builtin_dir() -> Path:
@@ -74,7 +83,9 @@ class FrontMatter(BaseModel):
     depends_on: tuple[str, ...] = Field(
         (), description="Clauses whose being not applicable removes the document from the set."
     )
-    requires: tuple[str, ...] = Field((), description="Profile sections that must be present (e.g. self_assessment).")
+    requires: tuple[str, ...] = Field(
+        (), description="Profile sections that must be present (e.g. self_assessment)."
+    )
     owner: str = Field("quality_manager", description="Role (a key of `roles`) that owns the document.")
 
 
@@ -98,7 +109,9 @@ def split_front_matter(source: str, name: str) -> tuple[dict[str, Any] | None, s
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark else 1
-        raise TemplateError(name, line, f"front matter is not valid YAML: {getattr(error, 'problem', error)}") from None
+        raise TemplateError(
+            name, line, f"front matter is not valid YAML: {getattr(error, 'problem', error)}"
+        ) from None
     if not isinstance(data, dict):
         raise TemplateError(name, 1, "front matter must be a YAML mapping (id:, title:, category:, ...)")
     blank = "\n" * match.group(0).count("\n")
@@ -121,7 +134,9 @@ class _FrontMatterLoader(FileSystemLoader):
 
     def get_source(self, environment: Any, template: str) -> tuple[str, str, Callable[[], bool]]:
         if not template.endswith(".j2"):
-            raise TemplateNotFound(template, f"{template} (only .j2 templates of the template folders can be loaded)")
+            raise TemplateNotFound(
+                template, f"{template} (only .j2 templates of the template folders can be loaded)"
+            )
         source, filename, uptodate = super().get_source(environment, template)
         root = Path(self.searchpath[0]).resolve()
         if not Path(filename).resolve().is_relative_to(root):
@@ -275,7 +290,8 @@ class TemplateLibrary:
                 replace = f"; to replace it, put your template at {relative}" if layer == "builtin" else ""
                 problems.append(
                     TemplateError(
-                        self.display_name(other.layer, other.path), 2,
+                        self.display_name(other.layer, other.path),
+                        2,
                         f"id '{front.id}' is already used by {display}{replace}",
                     )
                 )
@@ -313,7 +329,9 @@ class TemplateLibrary:
         paths = {rel for _, _, rel in self._walk()}
         close = difflib.get_close_matches(name, [*found, *paths], n=1, cutoff=0.5)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise TemplateError(name, None, f"no template has this id or path{hint} (see: qmsdocs templates list)")
+        raise TemplateError(
+            name, None, f"no template has this id or path{hint} (see: qmsdocs templates list)"
+        )
 
     # -- blocks -------------------------------------------------------------------------------------
 
@@ -367,12 +385,16 @@ class TemplateLibrary:
                 parent_file, parent_display = self._resolve(parent)
             except TemplateNotFound:
                 line = next(chain[-1][0].find_all(nodes.Extends)).lineno
-                raise TemplateError(chain[-1][1], line, f"extends '{parent}', which is not a template") from None
+                raise TemplateError(
+                    chain[-1][1], line, f"extends '{parent}', which is not a template"
+                ) from None
             if str(parent_file.resolve()) in seen:
                 line = next(chain[-1][0].find_all(nodes.Extends)).lineno
                 raise TemplateError(
-                    chain[-1][1], line, f"extends '{parent}', which extends this template again: "
-                    f"extend \"builtin/{parent.removeprefix('builtin/')}\" to build on the built-in template"
+                    chain[-1][1],
+                    line,
+                    f"extends '{parent}', which extends this template again: "
+                    f'extend "builtin/{parent.removeprefix("builtin/")}" to build on the built-in template',
                 )
             seen.add(str(parent_file.resolve()))
             chain.append((self._parse_file(parent_file, parent_display), parent_display))

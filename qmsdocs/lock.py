@@ -57,7 +57,9 @@ class OutputLock:
     tell the user why nothing happens yet.
     """
 
-    def __init__(self, out: Path, timeout: float = 30.0, on_wait: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, out: Path, timeout: float = 30.0, on_wait: Callable[[str], None] | None = None
+    ) -> None:
         self.path = out / LOCK_FILE
         self.timeout = timeout
         self.on_wait = on_wait

@@ -221,7 +221,11 @@ class TemplateHashes:
 
 
 def entry_is_current(
-    entry: Mapping[str, Any] | None, inputs: str, wanted_files: Iterable[str], out_dir: Path, hashes: FileHashes
+    entry: Mapping[str, Any] | None,
+    inputs: str,
+    wanted_files: Iterable[str],
+    out_dir: Path,
+    hashes: FileHashes,
 ) -> bool:
     """True when a document's manifest *entry* was rendered from *inputs* and every file it wrote, and
     every asset it used, is still exactly as recorded."""

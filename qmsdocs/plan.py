@@ -70,7 +70,9 @@ def document_meta(profile: Profile, info: TemplateInfo, display_name: str) -> Do
     front = info.front
     if front.owner not in Roles.model_fields:
         raise TemplateError(
-            display_name, 2, f"front matter: owner '{front.owner}' is not a role ({', '.join(Roles.model_fields)})"
+            display_name,
+            2,
+            f"front matter: owner '{front.owner}' is not a role ({', '.join(Roles.model_fields)})",
         )
     dc = profile.document_control
     effective = dc.effective_date or dt.date.today()
@@ -91,7 +93,9 @@ def document_meta(profile: Profile, info: TemplateInfo, display_name: str) -> Do
         prepared_by=owner,
         reviewed_by=signatory(profile.person(dc.reviewer or profile.roles.quality_manager)),
         approved_by=signatory(profile.person(dc.approver or profile.roles.top_management)),
-        revisions=(Revision(dc.revision, effective, "Initial issue" if dc.revision == "1" else "Issue", owner.name),),
+        revisions=(
+            Revision(dc.revision, effective, "Initial issue" if dc.revision == "1" else "Issue", owner.name),
+        ),
         template=display_name,
         subject=f"{profile.scope.standard} quality management system",
         logo=profile.branding.logo,
@@ -161,13 +165,17 @@ def check_coverage(profile: Profile, the_plan: Plan) -> None:
             if near
             else "a template of a --templates layer"
         )
-        hints.append(f"- {clause} {iso.ISO9001_CLAUSES[clause]}: add \"{clause}\" to the clauses: front matter "
-                     f"of {where}")
+        hints.append(
+            f'- {clause} {iso.ISO9001_CLAUSES[clause]}: add "{clause}" to the clauses: front matter '
+            f"of {where}"
+        )
     message = (
         f"no document of the set addresses {len(missing)} applicable ISO 9001:2015 "
         f"clause{'s' if len(missing) > 1 else ''}: {', '.join(missing)}\n" + "\n".join(hints)
     )
     if any(iso.is_within(clause, excludable) for clause in missing for excludable in iso.EXCLUDABLE):
-        message += ("\n(a requirement that cannot be applied within the scope is declared under "
-                    "scope.exclusions, with a justification)")
+        message += (
+            "\n(a requirement that cannot be applied within the scope is declared under "
+            "scope.exclusions, with a justification)"
+        )
     raise CoverageError(str(profile.source or profile.organisation.name), missing, message)

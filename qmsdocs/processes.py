@@ -17,7 +17,30 @@ from functools import cached_property, lru_cache
 from qmsdocs.profile import Process, Profile
 
 #: Words that carry no meaning of their own in a process input or output.
-_GENERIC = frozenset("a an and the of for to from in on by with per or new all other their its our".split())
+_GENERIC = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "of",
+        "for",
+        "to",
+        "from",
+        "in",
+        "on",
+        "by",
+        "with",
+        "per",
+        "or",
+        "new",
+        "all",
+        "other",
+        "their",
+        "its",
+        "our",
+    ]
+)
 
 
 def _stem(word: str) -> str:
@@ -32,7 +55,9 @@ def _stem(word: str) -> str:
 @lru_cache(maxsize=4096)
 def keywords(phrase: str) -> tuple[str, ...]:
     """The meaningful words of *phrase*, lower case and singular, in order."""
-    return tuple(_stem(w) for w in re.findall(r"[a-z0-9]+", phrase.lower()) if w not in _GENERIC and len(w) > 2)
+    return tuple(
+        _stem(w) for w in re.findall(r"[a-z0-9]+", phrase.lower()) if w not in _GENERIC and len(w) > 2
+    )
 
 
 def same_thing(output: str, wanted: str) -> bool:

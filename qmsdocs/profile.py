@@ -288,11 +288,14 @@ class CustomerSatisfaction(Model):
     """How customer satisfaction is monitored (ISO 10004; clause 9.1.2)."""
 
     methods: tuple[str, ...] = Field(
-        ("Annual customer survey", "Complaint analysis"), description="How satisfaction is monitored (ISO 10004)."
+        ("Annual customer survey", "Complaint analysis"),
+        description="How satisfaction is monitored (ISO 10004).",
     )
     survey_frequency: str = Field("annually", description="How often customers are surveyed.")
     scale: str = Field("1 (very dissatisfied) to 5 (very satisfied)", description="Rating scale of surveys.")
-    indicators: tuple[str, ...] = Field(("Overall satisfaction score",), description="Satisfaction indicators.")
+    indicators: tuple[str, ...] = Field(
+        ("Overall satisfaction score",), description="Satisfaction indicators."
+    )
     target_score: float | None = Field(None, description="Target for the overall score on the scale.")
     owner: PersonRef | None = Field(None, description="Default: the quality manager.")
     complaints: Complaints = Field(default_factory=Complaints, description="Complaints handling (ISO 10002).")
@@ -319,7 +322,9 @@ class DocumentControl(Model):
     prefix: str = Field("", description="Prefix of document numbers. Default: initials of the organisation.")
     approver: PersonRef | None = Field(None, description="Approves documents. Default: top management.")
     reviewer: PersonRef | None = Field(None, description="Reviews documents. Default: the quality manager.")
-    effective_date: dt.date | None = Field(None, description="Effective date of this issue. Default: build date.")
+    effective_date: dt.date | None = Field(
+        None, description="Effective date of this issue. Default: build date."
+    )
     revision: str = Field("1", description="Revision of this issue of the document set.")
     review_interval_months: int = Field(12, ge=1, le=60, description="Months between reviews.")
     classification: str = Field("Internal", description="Classification printed in every footer.")
@@ -370,7 +375,9 @@ class Profile(Model):
     roles: Roles = Field(description="Who holds the QMS roles; values are keys of `people`.")
     context: Context = Field(default_factory=Context, description="Issues and interested parties (4.1, 4.2).")
     processes: tuple[Process, ...] = Field((), description="The processes of the QMS (4.4).")
-    quality_policy: QualityPolicy = Field(default_factory=QualityPolicy, description="The quality policy (5.2).")
+    quality_policy: QualityPolicy = Field(
+        default_factory=QualityPolicy, description="The quality policy (5.2)."
+    )
     quality_objectives: tuple[QualityObjective, ...] = Field((), description="Quality objectives (6.2).")
     risks: tuple[Risk, ...] = Field((), description="Risks and their treatment (6.1).")
     opportunities: tuple[Opportunity, ...] = Field((), description="Opportunities (6.1).")
@@ -385,7 +392,8 @@ class Profile(Model):
         default_factory=DocumentControl, description="Numbering, approval and review of the documents (7.5)."
     )
     self_assessment: SelfAssessment | None = Field(
-        None, description="ISO 9004:2018 self-assessment; adds the improvement plan and the assessment report."
+        None,
+        description="ISO 9004:2018 self-assessment; adds the improvement plan and the assessment report.",
     )
     branding: Branding = Field(default_factory=Branding, description="Logo, colour and house style.")
     output: Output = Field(default_factory=Output, description="Output formats of a build.")
@@ -460,8 +468,16 @@ class Profile(Model):
         return self
 
 
-_CUSTOM = {"person_ref", "process_ref", "iso9004_element", "clause", "not_excludable", "colour", "file_missing",
-           "duplicate_id"}
+_CUSTOM = {
+    "person_ref",
+    "process_ref",
+    "iso9004_element",
+    "clause",
+    "not_excludable",
+    "colour",
+    "file_missing",
+    "duplicate_id",
+}
 _MESSAGES = {
     "missing": "required field is missing",
     "extra_forbidden": "unknown field",
@@ -549,12 +565,16 @@ def load_profile(path: Path | str) -> Profile:
     data, marks = read_yaml(path)
     file = str(path)
     if not isinstance(data, dict):
-        raise ProfileError([Problem(file, 1, 1, "a profile is a mapping of fields (organisation:, scope:, ...)")])
+        raise ProfileError(
+            [Problem(file, 1, 1, "a profile is a mapping of fields (organisation:, scope:, ...)")]
+        )
     people = data.get("people")
     processes = data.get("processes")
     context = {
         "people": set(people) if isinstance(people, dict) else set(),
-        "processes": {p.get("id") for p in processes if isinstance(p, dict)} if isinstance(processes, list) else set(),
+        "processes": {p.get("id") for p in processes if isinstance(p, dict)}
+        if isinstance(processes, list)
+        else set(),
         "base_dir": path.parent,
     }
     try:

@@ -23,7 +23,6 @@ from markupsafe import Markup
 from pydantic import BaseModel
 
 from qmsdocs import charts, iso, maturity
-from qmsdocs.satisfaction import satisfaction_plan
 from qmsdocs.errors import TemplateError
 from qmsdocs.library import TemplateLibrary
 from qmsdocs.paths import safe_filename
@@ -31,6 +30,7 @@ from qmsdocs.plan import DocumentSpec, Plan
 from qmsdocs.processes import ProcessMap
 from qmsdocs.profile import Person, Profile
 from qmsdocs.registers import Registers
+from qmsdocs.satisfaction import satisfaction_plan
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])|&(?=#?\w+;)")
 
@@ -180,7 +180,9 @@ def context(spec: DocumentSpec, profile: Profile, plan: Plan, images: dict[str, 
     def chart(kind: str) -> Md:
         """Draw a self-assessment chart, register its PNG in *images* and return the Markdown image link."""
         if assessment is None:
-            raise _PrintError("chart(): the profile has no 'self_assessment' section; guard with {% if assessment %}")
+            raise _PrintError(
+                "chart(): the profile has no 'self_assessment' section; guard with {% if assessment %}"
+            )
         try:
             png = charts.draw(kind, assessment)
         except ValueError as error:
@@ -214,7 +216,9 @@ def configure(library: TemplateLibrary) -> None:
     if "join_and" in env.filters:
         return
     env.finalize = _finalize
-    env.filters.update(join_and=_join_and, cell=_cell, md=Md, escape_md=escape_markdown, person=_person_filter)
+    env.filters.update(
+        join_and=_join_and, cell=_cell, md=Md, escape_md=escape_markdown, person=_person_filter
+    )
 
 
 def _location(error: BaseException, library: TemplateLibrary, fallback: str) -> tuple[str, int | None]:

@@ -108,9 +108,14 @@ def quick_outcome(task: ProfileTask) -> ProfileOutcome | None:
     documents = []
     for entry in manifest["documents"]:
         names = list(entry.get("hashes", {})) if isinstance(entry, dict) else []
-        if not names or not entry_is_current(entry, entry.get("inputs", ""), names, task.out_dir, _file_hashes):
+        if not names or not entry_is_current(
+            entry, entry.get("inputs", ""), names, task.out_dir, _file_hashes
+        ):
             return None
         documents.append(DocOutcome(str(entry["id"]), entry, None))
-    omitted = [RecordedOmission(str(o.get("id")), str(o.get("title", "")), str(o.get("reason", "")))
-               for o in manifest.get("omitted", []) if isinstance(o, dict)]
+    omitted = [
+        RecordedOmission(str(o.get("id")), str(o.get("title", "")), str(o.get("reason", "")))
+        for o in manifest.get("omitted", [])
+        if isinstance(o, dict)
+    ]
     return ProfileOutcome(task.source, manifest.get("organisation"), documents, omitted, quick=quick)

@@ -72,8 +72,9 @@ def _bytecode_cache() -> Any:
     worker of each build does not compile the same templates again; None when there is no writable
     cache folder. The folder is per qmsdocs version because the generated code depends on qmsdocs'
     environment settings."""
-    import qmsdocs
     from jinja2 import FileSystemBytecodeCache
+
+    import qmsdocs
 
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     folder = base / "qmsdocs" / qmsdocs.__version__ / "jinja"
@@ -132,7 +133,10 @@ def document_inputs(task: ProfileTask, prepared: Prepared, formats: tuple[str, .
         task.version,
         formats,
         profile.model_dump_json(),
-        [(s.meta.id, s.meta.number, s.meta.title, s.meta.category, s.meta.clauses) for s in the_plan.documents],
+        [
+            (s.meta.id, s.meta.number, s.meta.title, s.meta.category, s.meta.clauses)
+            for s in the_plan.documents
+        ],
         [o.id for o in the_plan.omitted],
     )
     reference = ""
@@ -197,14 +201,22 @@ def process_profile(task: ProfileTask) -> ProfileOutcome:
         outcome.omitted = list(prepared.plan.omitted)
         formats = tuple(task.formats or profile.output.formats)
         inputs = document_inputs(task, prepared, formats)
-        old = {} if task.force else {
-            str(e.get("id")): e for e in (read_manifest(task.out_dir) or {}).get("documents", []) if isinstance(e, dict)
-        }
+        old = (
+            {}
+            if task.force
+            else {
+                str(e.get("id")): e
+                for e in (read_manifest(task.out_dir) or {}).get("documents", [])
+                if isinstance(e, dict)
+            }
+        )
         layers = [str(folder) for _, folder in prepared.library.layers]
         reference_path = task.reference_docx or profile.branding.reference_docx if "docx" in formats else None
         ref_text = str(reference_path) if reference_path else None
         outcome.quick = {
-            "key": quick_key(task.version, task.formats, task.templates, task.source, layers, ref_text, file_hashes()),
+            "key": quick_key(
+                task.version, task.formats, task.templates, task.source, layers, ref_text, file_hashes()
+            ),
             "layers": layers,
             "reference": ref_text,
         }
@@ -212,15 +224,18 @@ def process_profile(task: ProfileTask) -> ProfileOutcome:
         for spec in prepared.plan.documents:
             entry = old.get(spec.meta.id)
             wanted = [f"{spec.meta.file_stem}.{fmt}" for fmt in formats]
-            if entry is not None and entry_is_current(entry, inputs[spec.meta.id], wanted, task.out_dir, file_hashes()):
+            if entry is not None and entry_is_current(
+                entry, inputs[spec.meta.id], wanted, task.out_dir, file_hashes()
+            ):
                 current = {**entry, **identity(spec)}
                 outcome.documents.append(DocOutcome(spec.meta.id, current, None))
                 continue
             if reference is None and "docx" in formats:
                 from qmsdocs.docx import prepare_reference  # lazy: python-docx only when DOCX is asked for
 
-                reference = prepare_reference(task.reference_docx or profile.branding.reference_docx,
-                                              profile.branding.primary_colour)
+                reference = prepare_reference(
+                    task.reference_docx or profile.branding.reference_docx, profile.branding.primary_colour
+                )
                 outcome.warnings.extend(reference.warnings)
             rendered = _render(spec, prepared, formats, reference)
             rendered.entry["inputs"] = inputs[spec.meta.id]
@@ -233,4 +248,3 @@ def process_profile(task: ProfileTask) -> ProfileOutcome:
         outcome.documents.clear()
     outcome.peak_rss_kib = peak_rss_kib()
     return outcome
-

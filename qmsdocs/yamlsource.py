@@ -17,9 +17,7 @@ from qmsdocs.errors import Problem, ProfileError
 
 PathKey = tuple[str | int, ...]
 
-_PLAIN_TAGS = {
-    "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "timestamp")
-}
+_PLAIN_TAGS = {"tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "timestamp")}
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
@@ -97,7 +95,9 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problem(key_node, "a key must be plain text, not a list or mapping", path)
                 continue
-            raw_key = self.loader.construct_object(key_node) if key_node.tag in _PLAIN_TAGS else key_node.value
+            raw_key = (
+                self.loader.construct_object(key_node) if key_node.tag in _PLAIN_TAGS else key_node.value
+            )
             key = str(raw_key) if raw_key is not None else "null"
             key_path = (*path, key)
             if key in first_seen:

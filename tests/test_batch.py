@@ -19,8 +19,8 @@ from click.testing import CliRunner
 
 from qmsdocs.build import DELAY_ENV, build
 from qmsdocs.cli import main
-from qmsdocs.manifest import file_hash
 from qmsdocs.library import TemplateLibrary
+from qmsdocs.manifest import file_hash
 from qmsdocs.plan import plan
 from qmsdocs.profile import load_profile
 from qmsdocs.progress import Progress, ProgressLine
@@ -93,12 +93,27 @@ def test_parallel_output_equals_serial_output(profile_copy: ProfileCopy, tmp_pat
     assert [r.profile for r in parallel.profiles] == profiles
 
 
-def test_cli_failing_profile_among_good_ones(profile_copy: ProfileCopy, tmp_path: Path, runner: CliRunner) -> None:
+def test_cli_failing_profile_among_good_ones(
+    profile_copy: ProfileCopy, tmp_path: Path, runner: CliRunner
+) -> None:
     good = three_profiles(profile_copy)[:2]
     bad = tmp_path / "broken.yaml"
     bad.write_text("schema_version: 1\norganisation:\n  name: [Unclosed\n", encoding="utf-8")
-    result = runner.invoke(main, ["build", str(good[0]), str(bad), str(good[1]), "-o", str(tmp_path / "out"),
-                                  "-f", "md", "--jobs", "2"])
+    result = runner.invoke(
+        main,
+        [
+            "build",
+            str(good[0]),
+            str(bad),
+            str(good[1]),
+            "-o",
+            str(tmp_path / "out"),
+            "-f",
+            "md",
+            "--jobs",
+            "2",
+        ],
+    )
     assert result.exit_code == 1, result.output
     assert "2 profiles built, 1 failed" in result.stdout
     assert re.search(rf"failed:\n  {re.escape(str(bad))}:\n    {re.escape(str(bad))}:\d+", result.stderr)

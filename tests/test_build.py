@@ -42,7 +42,12 @@ def png(rgb: tuple[int, int, int]) -> bytes:
 
     rows = b"".join(b"\x00" + bytes(rgb) * 2 for _ in range(2))
     header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def override(folder: Path, relative: str, marker: str) -> Path:
@@ -112,8 +117,13 @@ def test_profile_field_change_rebuilds(profile_copy: ProfileCopy, tmp_path: Path
     out = tmp_path / "out"
     md_build([source], out)
     text = source.read_text(encoding="utf-8")
-    source.write_text(text.replace("environmental\n    monitoring instruments and associated",
-                                   "marine\n    monitoring instruments and associated"), encoding="utf-8")
+    source.write_text(
+        text.replace(
+            "environmental\n    monitoring instruments and associated",
+            "marine\n    monitoring instruments and associated",
+        ),
+        encoding="utf-8",
+    )
     report = md_build([source], out)
     result = report.profiles[0]
     assert "QS-01" in result.written
@@ -183,7 +193,9 @@ def test_reference_docx_change_rebuilds_docx(profile_copy: ProfileCopy, tmp_path
     assert sorted(result.rendered) == sorted(d.id for d in result.documents)
 
 
-def test_version_change_rebuilds(profile_copy: ProfileCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_version_change_rebuilds(
+    profile_copy: ProfileCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = profile_copy("minimal.yaml")
     out = tmp_path / "out"
     md_build([source], out)
@@ -222,12 +234,15 @@ def test_documents_leaving_the_set_are_removed_but_foreign_files_kept(
     layer = tmp_path / "layer"
     (layer / "forms").mkdir(parents=True)
     (layer / "forms" / "a.md.j2").write_text(EXTRA.format(id="FRM-90", title="Visitor log"), encoding="utf-8")
-    (layer / "forms" / "b.md.j2").write_text(EXTRA.format(id="FRM-91", title="Key register"), encoding="utf-8")
+    (layer / "forms" / "b.md.j2").write_text(
+        EXTRA.format(id="FRM-91", title="Key register"), encoding="utf-8"
+    )
     md_build([source], out, templates=[layer])
     folder = out / "minimal"
     visitor = folder / "LMA-FRM-90 Visitor log.md"
     keys = folder / "LMA-FRM-91 Key register.md"
-    assert visitor.is_file() and keys.is_file()
+    assert visitor.is_file()
+    assert keys.is_file()
     notes = folder / "my notes.txt"
     notes.write_text("mine\n", encoding="utf-8")
     keys.write_text("edited by hand\n", encoding="utf-8")
@@ -316,4 +331,5 @@ def test_lock_waits_for_the_other_build(profile_copy: ProfileCopy, tmp_path: Pat
     finally:
         timer.join()
     assert report.ok
-    assert waited and waited[0].startswith("pid ")
+    assert waited
+    assert waited[0].startswith("pid ")

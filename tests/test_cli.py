@@ -26,7 +26,9 @@ def test_build_with_no_arguments_builds_the_bundled_example(runner, tmp_path: Pa
     assert manifest["organisation"] == "Brightwater Instruments Ltd"
     assert manifest["generator"] == f"qmsdocs {__version__}"
     audit = next(d for d in manifest["documents"] if d["id"] == "QP-12")
-    assert {key: audit[key] for key in ("id", "number", "title", "category", "clauses", "revision", "files")} == {
+    assert {
+        key: audit[key] for key in ("id", "number", "title", "category", "clauses", "revision", "files")
+    } == {
         "id": "QP-12",
         "number": "BWI-QP-12",
         "title": "Internal audit",
@@ -35,17 +37,25 @@ def test_build_with_no_arguments_builds_the_bundled_example(runner, tmp_path: Pa
         "revision": "1",
         "files": {"md": "BWI-QP-12 Internal audit.md"},
     }
-    assert (out / "BWI-QP-12 Internal audit.md").read_text(encoding="utf-8").startswith("---\ndocument: BWI-QP-12\n")
+    assert (
+        (out / "BWI-QP-12 Internal audit.md")
+        .read_text(encoding="utf-8")
+        .startswith("---\ndocument: BWI-QP-12\n")
+    )
     assert "1 profile built, 0 failed" in result.stdout
 
 
 def test_excluded_clause_is_in_the_manifest_with_its_reason(runner, tmp_path: Path, profiles_dir) -> None:
-    result = runner.invoke(main, ["build", str(profiles_dir / "minimal.yaml"), "-o", str(tmp_path), "-f", "md"])
+    result = runner.invoke(
+        main, ["build", str(profiles_dir / "minimal.yaml"), "-o", str(tmp_path), "-f", "md"]
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "minimal" / "manifest.json").read_text(encoding="utf-8"))
     assert "QP-07" not in [d["id"] for d in manifest["documents"]]
     omitted = {o["id"]: o["reason"] for o in manifest["omitted"]}
-    assert omitted["QP-07"].startswith("clause 8.3 is determined not applicable: Lindqvist Machining makes parts")
+    assert omitted["QP-07"].startswith(
+        "clause 8.3 is determined not applicable: Lindqvist Machining makes parts"
+    )
     assert not list(tmp_path.glob("minimal/*QP-07*"))
     assert "not applicable: QP-07 Design and development: clause 8.3" in result.stdout
 
@@ -72,12 +82,26 @@ def test_one_bad_profile_does_not_stop_the_others(runner, tmp_path: Path, profil
     assert f"{bad}:2:1: YAML syntax error" in result.stderr
 
 
-def test_template_error_exits_1_with_template_and_line(runner, tmp_path: Path, profiles_dir, write_tree) -> None:
+def test_template_error_exits_1_with_template_and_line(
+    runner, tmp_path: Path, profiles_dir, write_tree
+) -> None:
     layer = write_tree(
-        {"t/policy/quality-policy.md.j2": "---\nid: POL-01\ntitle: P\ncategory: policy\nclauses: ['5.2']\n---\n{{ nope }}\n"}
+        {
+            "t/policy/quality-policy.md.j2": "---\nid: POL-01\ntitle: P\ncategory: policy\nclauses: ['5.2']\n---\n{{ nope }}\n"
+        }
     )
     result = runner.invoke(
-        main, ["build", str(profiles_dir / "minimal.yaml"), "-o", str(tmp_path / "o"), "-f", "md", "-t", str(layer / "t")]
+        main,
+        [
+            "build",
+            str(profiles_dir / "minimal.yaml"),
+            "-o",
+            str(tmp_path / "o"),
+            "-f",
+            "md",
+            "-t",
+            str(layer / "t"),
+        ],
     )
     assert result.exit_code == 1
     assert f"{layer / 't/policy/quality-policy.md.j2'}:7: 'nope' is undefined" in result.stderr
@@ -97,23 +121,32 @@ def test_validate_prints_warnings_and_strict_fails(runner, profiles_dir) -> None
     minimal = str(profiles_dir / "minimal.yaml")
     result = runner.invoke(main, ["validate", minimal])
     assert result.exit_code == 0
-    assert "quality_objectives: no quality objectives: clause 6.2 requires measurable objectives" in result.stderr
+    assert (
+        "quality_objectives: no quality objectives: clause 6.2 requires measurable objectives"
+        in result.stderr
+    )
     assert runner.invoke(main, ["validate", "--strict", minimal]).exit_code == 1
     assert runner.invoke(main, ["validate", str(profiles_dir / "brightwater.yaml")]).exit_code == 0
 
 
 def test_templates_list_shows_layer(runner, write_tree) -> None:
-    layer = write_tree({"t/extra/new.md.j2": "---\nid: WI-01\ntitle: Work instruction\ncategory: procedure\n---\n# X\n"})
+    layer = write_tree(
+        {"t/extra/new.md.j2": "---\nid: WI-01\ntitle: Work instruction\ncategory: procedure\n---\n# X\n"}
+    )
     result = runner.invoke(main, ["templates", "list", "-t", str(layer / "t")])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["ID", "TITLE", "CLAUSES", "SOURCE"]
-    assert any(line.startswith("QP-12") and "builtin/procedures/internal-audit.md.j2" in line for line in lines)
+    assert any(
+        line.startswith("QP-12") and "builtin/procedures/internal-audit.md.j2" in line for line in lines
+    )
     assert any(line.startswith("WI-01") and str(layer / "t" / "extra/new.md.j2") in line for line in lines)
 
 
 def test_python_dash_m_works() -> None:
-    done = subprocess.run([sys.executable, "-m", "qmsdocs", "--help"], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "qmsdocs", "--help"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0
     assert "Usage:" in done.stdout
     assert "build" in done.stdout

@@ -17,9 +17,30 @@ from qmsdocs.profile import Profile, load_profile
 
 PROFILES = sorted(p.stem for p in bundled_profiles_dir().glob("*.yaml"))
 #: Documents every profile gets (the rest depend on clauses or profile sections).
-CORE = ["QM-01", "QS-01", "CTX-01", "ROL-01", "POL-01", "POL-02", "QP-01", "QP-02", "QP-03", "QP-05",
-        "QP-06", "QP-08", "QP-09", "QP-10", "QP-11", "QP-12", "QP-13", "QP-14",
-        "REG-01", "REG-02", "REG-03", "REG-04"]
+CORE = [
+    "QM-01",
+    "QS-01",
+    "CTX-01",
+    "ROL-01",
+    "POL-01",
+    "POL-02",
+    "QP-01",
+    "QP-02",
+    "QP-03",
+    "QP-05",
+    "QP-06",
+    "QP-08",
+    "QP-09",
+    "QP-10",
+    "QP-11",
+    "QP-12",
+    "QP-13",
+    "QP-14",
+    "REG-01",
+    "REG-02",
+    "REG-03",
+    "REG-04",
+]
 ABSENT = {"minimal": ["QP-07"], "brightwater": [], "kestrel-it": [], "caledon-packaging": []}
 
 
@@ -39,7 +60,9 @@ def _profile(name: str) -> Profile:
 def _docs(built: Path, name: str) -> dict[str, str]:
     """Document id -> text of the profile's built set."""
     manifest = json.loads((built / name / "manifest.json").read_text(encoding="utf-8"))
-    return {d["id"]: (built / name / d["files"]["md"]).read_text(encoding="utf-8") for d in manifest["documents"]}
+    return {
+        d["id"]: (built / name / d["files"]["md"]).read_text(encoding="utf-8") for d in manifest["documents"]
+    }
 
 
 def _section(text: str, heading: str) -> str:
@@ -53,7 +76,12 @@ def _rows(text: str) -> list[list[str]]:
     """The cells of every body row of every table in *text*."""
     rows, lines = [], text.splitlines()
     for index, line in enumerate(lines):
-        if line.startswith("|") and index > 0 and lines[index - 1].startswith("|") and not set(line) <= set("|- "):
+        if (
+            line.startswith("|")
+            and index > 0
+            and lines[index - 1].startswith("|")
+            and not set(line) <= set("|- ")
+        ):
             rows.append([cell.strip() for cell in line.strip().strip("|").split(" | ")])
     return rows
 
@@ -77,8 +105,15 @@ def test_manual_lists_every_process_and_every_clause_group(built: Path, name: st
     table = _section(manual, "Processes and their interactions")
     for process in profile.processes:
         assert f"| {process.name} | {process.type.capitalize()} |" in table
-    for group in ("4 Context of the organisation", "5 Leadership", "6 Planning", "7 Support", "8 Operation",
-                  "9 Performance evaluation", "10 Improvement"):
+    for group in (
+        "4 Context of the organisation",
+        "5 Leadership",
+        "6 Planning",
+        "7 Support",
+        "8 Operation",
+        "9 Performance evaluation",
+        "10 Improvement",
+    ):
         assert f"### Clause {group}" in manual
     clause_rows = [r for r in _rows(_section(manual, "How the system meets ISO 9001:2015")) if len(r) == 3]
     assert [r[0].split(" ", 1)[0] for r in clause_rows] == list(iso.ISO9001_CLAUSES)
@@ -86,7 +121,9 @@ def test_manual_lists_every_process_and_every_clause_group(built: Path, name: st
 
 def test_manual_process_interactions_of_brightwater(built: Path) -> None:
     manual = _docs(built, "brightwater")["QM-01"]
-    assert "| Design and development | Released design files | Assembly and test | Released designs |" in manual
+    assert (
+        "| Design and development | Released design files | Assembly and test | Released designs |" in manual
+    )
     assert "- Purchasing and supplier management serves Sales and contract review" in manual
 
 
@@ -112,7 +149,9 @@ def test_risk_register_scores_bands_and_order(built: Path, name: str) -> None:
     for row in rows:
         likelihood, impact, score, band = int(row[2]), int(row[3]), int(row[4]), row[5]
         assert score == likelihood * impact
-        assert band == ("Low" if score <= 4 else "Medium" if score <= 9 else "High" if score <= 16 else "Very high")
+        assert band == (
+            "Low" if score <= 4 else "Medium" if score <= 9 else "High" if score <= 16 else "Very high"
+        )
     if not profile.risks:
         assert "No risks have been recorded yet" in text
     assert "| Very high | 20 to 25 |" in text
@@ -120,8 +159,14 @@ def test_risk_register_scores_bands_and_order(built: Path, name: str) -> None:
 
 def test_caledon_highest_risk_is_the_corrugator(built: Path) -> None:
     rows = _rows(_section(_docs(built, "caledon-packaging")["REG-04"], "Risks"))
-    assert rows[0][:6] == ["R1", "Corrugator breakdown at Livingston stops board supply to Dundee", "4", "5", "20",
-                           "Very high"]
+    assert rows[0][:6] == [
+        "R1",
+        "Corrugator breakdown at Livingston stops board supply to Dundee",
+        "4",
+        "5",
+        "20",
+        "Very high",
+    ]
     assert rows[0][7] == "Andrew Baird"
 
 
@@ -141,7 +186,8 @@ def test_exclusion_of_design_is_justified_everywhere_and_leaves_no_trace(built: 
     docs = _docs(built, "minimal")
     why = "makes parts only to drawings supplied by its customers"
     matrix_row = next(r for r in _rows(docs["REG-03"]) if r[0] == "8.3")
-    assert matrix_row[2] == "Not required" and why in matrix_row[3]
+    assert matrix_row[2] == "Not required"
+    assert why in matrix_row[3]
     assert why in _section(docs["QS-01"], "Applicability of ISO 9001:2015")
     assert why in _section(docs["QM-01"], "Scope of the quality management system")
     assert any(r[0].startswith("8.3 ") and why in r[1] for r in _rows(docs["QM-01"]))
@@ -179,12 +225,19 @@ def test_context_and_objectives_follow_the_profile(built: Path) -> None:
     minimal = _docs(built, "minimal")
     assert "is not recorded as a relevant issue" in _section(minimal["CTX-01"], "Climate change")
     objectives = _section(minimal["POL-02"], "Quality objectives")
-    assert "Karin Lindqvist sets them at the first" in objectives and "Jonas Berg" in objectives
+    assert "Karin Lindqvist sets them at the first" in objectives
+    assert "Jonas Berg" in objectives
     caledon = _docs(built, "caledon-packaging")["POL-02"]
     rows = [r for r in _rows(_section(caledon, "Quality objectives")) if r[0].startswith("O")]
     assert len(rows) == len(_profile("caledon-packaging").quality_objectives)
-    assert rows[2][1:] == ["Cut board waste at Livingston", "Board waste as a share of board produced",
-                           "\\<= 6 %", "monthly", "Stuart Kerr", "Corrugated board production"]
+    assert rows[2][1:] == [
+        "Cut board waste at Livingston",
+        "Board waste as a share of board produced",
+        "\\<= 6 %",
+        "monthly",
+        "Stuart Kerr",
+        "Corrugated board production",
+    ]
     assert "### O3 Cut board waste at Livingston" in caledon
 
 
@@ -214,12 +267,15 @@ def test_no_placeholder_or_empty_value_in_any_document(built: Path, name: str) -
                 cells = [c.strip() for c in line.strip()[1:-1].split(" | ")]
                 assert all(cells), f"{path.name}:{index + 1}: empty table cell: {line}"
         for heading in re.finditer(r"^(#{2,}) (.+)\n\n(?=#{2,} )", text, re.MULTILINE):
-            deeper = text[heading.end():].startswith(heading.group(1) + "#")
+            deeper = text[heading.end() :].startswith(heading.group(1) + "#")
             assert deeper, f"{path.name}: empty section '{heading.group(2)}'"
 
 
 def test_a_layer_that_drops_a_clause_fails_the_build(write_tree, profiles_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    layer = write_tree({"layer/plan/objectives.md.j2": """
+    layer = (
+        write_tree(
+            {
+                "layer/plan/objectives.md.j2": """
         ---
         id: POL-02
         title: Quality objectives
@@ -229,10 +285,17 @@ def test_a_layer_that_drops_a_clause_fails_the_build(write_tree, profiles_dir: P
         # Objectives
 
         Our objectives.
-        """}) / "layer"
+        """
+            }
+        )
+        / "layer"
+    )
     report = build([profiles_dir / "brightwater.yaml"], tmp_path / "out", formats=["md"], templates=[layer])
     assert not report.ok
     (error,) = report.profiles[0].errors
     assert "no document of the set addresses 1 applicable ISO 9001:2015 clause: 6.3" in error
-    assert f'6.3 Planning of changes: add "6.3" to the clauses: front matter of {layer / "plan/objectives.md.j2"} (POL-02)' in error
+    assert (
+        f'6.3 Planning of changes: add "6.3" to the clauses: front matter of {layer / "plan/objectives.md.j2"} (POL-02)'
+        in error
+    )
     assert not (tmp_path / "out" / "brightwater").exists()

@@ -57,11 +57,18 @@ def test_title_is_the_only_level_one_heading(brightwater) -> None:
 def test_control_table_and_revision_history(brightwater) -> None:
     tree = parse(_document(brightwater, "POL-01").split("---\n", 2)[2])
     tables = [n for n in tree.walk() if n.type == "table"]
-    first = [[c.children[0].content if c.children else "" for c in row.children] for row in tables[0].walk() if row.type == "tr"]
+    first = [
+        [c.children[0].content if c.children else "" for c in row.children]
+        for row in tables[0].walk()
+        if row.type == "tr"
+    ]
     assert ["Approved by", "Helen Okafor, Managing Director"] in first
     assert ["Next review", "2027-02-01"] in first
     last = [[c.children[0].content for c in row.children] for row in tables[-1].walk() if row.type == "tr"]
-    assert last == [["Revision", "Date", "Description", "Author"], ["1", "2026-02-01", "Initial issue", "Helen Okafor"]]
+    assert last == [
+        ["Revision", "Date", "Description", "Author"],
+        ["1", "2026-02-01", "Initial issue", "Helen Okafor"],
+    ]
 
 
 def test_shift_headings_ignores_hashes_in_code_and_text() -> None:
@@ -71,9 +78,37 @@ def test_shift_headings_ignores_hashes_in_code_and_text() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["BWI-QP-12", "1", "2026-02-01", "yes", "No", "null", "~", "a: b", "x #y", "- item", "[x]", "{a}", "*bold*",
-     "Tomás Ribeiro, Quality Manager", 'say "hi"', "back\\slash", "tab\there", "line\nbreak", " lead", "trail ",
-     "@at", "%pc", "!tag", "&anchor", "'quoted'", "R&D and QA/QC (lab)", "0x1F", "1e3", ""],
+    [
+        "BWI-QP-12",
+        "1",
+        "2026-02-01",
+        "yes",
+        "No",
+        "null",
+        "~",
+        "a: b",
+        "x #y",
+        "- item",
+        "[x]",
+        "{a}",
+        "*bold*",
+        "Tomás Ribeiro, Quality Manager",
+        'say "hi"',
+        "back\\slash",
+        "tab\there",
+        "line\nbreak",
+        " lead",
+        "trail ",
+        "@at",
+        "%pc",
+        "!tag",
+        "&anchor",
+        "'quoted'",
+        "R&D and QA/QC (lab)",
+        "0x1F",
+        "1e3",
+        "",
+    ],
 )
 def test_front_matter_values_read_back_unchanged(value: str) -> None:
     data = {"title": value, "clauses": [value, "9.2"]}

@@ -86,7 +86,9 @@ def _with_exclusions(profile_copy: Callable[[str], Path], exclusions: list[dict[
 
 
 @pytest.mark.parametrize("name", BUNDLED)
-def test_every_procedure_has_the_sections_in_order(rendered: dict[str, tuple[Plan, dict[str, str]]], name: str) -> None:
+def test_every_procedure_has_the_sections_in_order(
+    rendered: dict[str, tuple[Plan, dict[str, str]]], name: str
+) -> None:
     _, texts = rendered[name]
     assert set(PROCEDURES) - {"QP-04", "QP-07"} <= set(texts)
     for doc_id, text in texts.items():
@@ -120,13 +122,16 @@ def test_cross_references_name_only_documents_of_the_set(
         cited = set(re.findall(rf"\b{re.escape(prefix)}-([A-Z]+-\d+)\b", text))
         assert cited <= in_set, f"{name} {doc_id} cites {sorted(cited - in_set)}"
         related = _section(text, "Related documents")
-        assert re.findall(rf"{re.escape(prefix)}-[A-Z]+-\d+", related), f"{name} {doc_id}: no related documents"
+        assert re.findall(rf"{re.escape(prefix)}-[A-Z]+-\d+", related), (
+            f"{name} {doc_id}: no related documents"
+        )
 
 
 def test_brightwater_procedures_use_the_profile(rendered: dict[str, tuple[Plan, dict[str, str]]]) -> None:
     _, texts = rendered["brightwater"]
     buyers = [row for row in _rows(_section(texts["QP-08"], "Responsibilities")) if "Purchasing" in row[0]]
-    assert buyers and buyers[0][1] == "Marek Nowak"
+    assert buyers
+    assert buyers[0][1] == "Marek Nowak"
     assert "Marek Nowak" in _section(texts["QP-08"], "Procedure")
     assert "Single-source microcontroller" in texts["QP-08"]  # a supply risk of the profile
     criteria = {row[0]: row for row in _rows(_section(texts["QP-08"], "Procedure"))}
@@ -134,20 +139,31 @@ def test_brightwater_procedures_use_the_profile(rendered: dict[str, tuple[Plan, 
     assert "supplier on-time delivery (%)" in criteria["Monitoring"][1]
 
     review = texts["QP-13"]
-    assert "Helen Okafor" in review and "twice a year" in review
-    assert ["Planning", "Inputs", "Conducting the review", "Outputs", "Minutes and follow-up"] == _headings(
-        _section(review, "Procedure"), level=2
-    )
+    assert "Helen Okafor" in review
+    assert "twice a year" in review
+    assert _headings(_section(review, "Procedure"), level=2) == [
+        "Planning",
+        "Inputs",
+        "Conducting the review",
+        "Outputs",
+        "Minutes and follow-up",
+    ]
 
     control = _section(texts["QP-01"], "Procedure")
-    assert "**BWI**" in control and "every 12 months" in control and "BWI-QP-01" in control
-    assert "Helen Okafor approves" in control and '"Internal"' in control
+    assert "**BWI**" in control
+    assert "every 12 months" in control
+    assert "BWI-QP-01" in control
+    assert "Helen Okafor approves" in control
+    assert '"Internal"' in control
 
     assert "Aisha Bello" in _section(texts["QP-02"], "Responsibilities")
     assert "Reliance on two senior calibration technicians" in texts["QP-05"]
     assert "Grace Liu" in _section(texts["QP-06"], "Responsibilities")
-    indicators = [row for row in _rows(texts["QP-11"]) if row[:2] == ["Assembly and test", "First-pass yield (%)"]]
-    assert indicators and indicators[0][2] == "Priya Natarajan"
+    indicators = [
+        row for row in _rows(texts["QP-11"]) if row[:2] == ["Assembly and test", "First-pass yield (%)"]
+    ]
+    assert indicators
+    assert indicators[0][2] == "Priya Natarajan"
     assert any(row[0] == "Deliver orders on time" and row[3] == "Monthly" for row in _rows(texts["QP-11"]))
     assert "Leeds service centre" in texts["QP-03"]
 
@@ -156,7 +172,8 @@ def test_minimal_has_no_design_and_still_names_its_people(
     rendered: dict[str, tuple[Plan, dict[str, str]]],
 ) -> None:
     the_plan, texts = rendered["minimal"]
-    assert "QP-07" not in texts and the_plan.get("QP-07") is None
+    assert "QP-07" not in texts
+    assert the_plan.get("QP-07") is None
     for doc_id, text in texts.items():
         assert "design" not in text.lower(), f"minimal {doc_id} mentions design"
         assert not any(row[1].startswith("8.3") for row in _rows(_section(text, "Records")))
@@ -166,10 +183,16 @@ def test_minimal_has_no_design_and_still_names_its_people(
 
 
 def test_excluding_customer_property_and_measuring_resources(profile_copy: Callable[[str], Path]) -> None:
-    profile = _with_exclusions(profile_copy, [
-        {"clause": "8.5.3", "justification": "Brightwater never holds property of customers or suppliers."},
-        {"clause": "7.1.5", "justification": "No measurement is used to show conformity."},
-    ])
+    profile = _with_exclusions(
+        profile_copy,
+        [
+            {
+                "clause": "8.5.3",
+                "justification": "Brightwater never holds property of customers or suppliers.",
+            },
+            {"clause": "7.1.5", "justification": "No measurement is used to show conformity."},
+        ],
+    )
     the_plan, texts = _procedures(profile)
     assert "QP-04" not in texts
     assert any(o.id == "QP-04" and "No measurement is used" in o.reason for o in the_plan.omitted)
@@ -184,10 +207,16 @@ def test_excluding_customer_property_and_measuring_resources(profile_copy: Calla
 
 
 def test_excluding_traceability_keeps_qp04_and_says_why(profile_copy: Callable[[str], Path]) -> None:
-    profile = _with_exclusions(profile_copy, [
-        {"clause": "7.1.5.2", "justification": "No customer or regulation asks for traceable measurements."},
-        {"clause": "8.5.5", "justification": "Nothing is done for customers after delivery."},
-    ])
+    profile = _with_exclusions(
+        profile_copy,
+        [
+            {
+                "clause": "7.1.5.2",
+                "justification": "No customer or regulation asks for traceable measurements.",
+            },
+            {"clause": "8.5.5", "justification": "Nothing is done for customers after delivery."},
+        ],
+    )
     _, texts = _procedures(profile)
     calibration = _section(texts["QP-04"], "Procedure")
     assert "traceability to national or international standards is not required" in calibration

@@ -104,7 +104,10 @@ CASES = {
         ["1:1: scope: required field is missing"],
     ),
     "exclusion that can never apply": (
-        ("  statement: Machining of parts.", "  statement: x\n  exclusions:\n    - {clause: '9.2', justification: None kept}"),
+        (
+            "  statement: Machining of parts.",
+            "  statement: x\n  exclusions:\n    - {clause: '9.2', justification: None kept}",
+        ),
         [
             "7:16: scope.exclusions[0].clause: clause 9.2 cannot be determined not applicable: clauses 4 to 6,"
             " 9 and 10, and 8.1, 8.2, 8.4 and 8.5.1 as a whole apply to every organisation (ISO 9001:2015 4.3);"
@@ -124,7 +127,7 @@ CASES = {
     ),
     "maturity level out of range": (
         ("roles:", "self_assessment:\n  date: 2026-01-20\n  elements:\n    '5.2': {level: 6}\nroles:"),
-        ["12:20: self_assessment.elements[\"5.2\"].level: input should be less than or equal to 5, got 6"],
+        ['12:20: self_assessment.elements["5.2"].level: input should be less than or equal to 5, got 6'],
     ),
     "bad colour": (
         ("roles:", "branding:\n  primary_colour: navy\nroles:"),

@@ -17,8 +17,16 @@ from qmsdocs.registers import RECORD_TYPES, RISK_BANDS, ranked_risks, records_sc
 
 @pytest.mark.parametrize(
     ("score", "band"),
-    [(1, "Low"), (4, "Low"), (5, "Medium"), (9, "Medium"), (10, "High"), (16, "High"), (20, "Very high"),
-     (25, "Very high")],
+    [
+        (1, "Low"),
+        (4, "Low"),
+        (5, "Medium"),
+        (9, "Medium"),
+        (10, "High"),
+        (16, "High"),
+        (20, "Very high"),
+        (25, "Very high"),
+    ],
 )
 def test_risk_band_boundaries(score: int, band: str) -> None:
     assert risk_band(score).name == band
@@ -42,15 +50,22 @@ def test_ranked_risks_highest_score_first_and_ties_keep_profile_order(profiles_d
     assert [r.score for r in ranked] == sorted((r.score for r in profile.risks), reverse=True)
     assert [r.number for r in ranked] == list(range(1, len(profile.risks) + 1))
     assert ranked[0].risk.description.startswith("Loss of a senior engineer")  # 3 x 4 = 12
-    assert ranked[0].owner is not None and ranked[0].band.name == "High"
+    assert ranked[0].owner is not None
+    assert ranked[0].band.name == "High"
 
 
 def test_ranked_risks_ties_keep_profile_order(brightwater: Profile) -> None:
-    risks = (Risk(description="B", likelihood=2, impact=3), Risk(description="A", likelihood=3, impact=2),
-             Risk(description="C", likelihood=5, impact=5))
+    risks = (
+        Risk(description="B", likelihood=2, impact=3),
+        Risk(description="A", likelihood=3, impact=2),
+        Risk(description="C", likelihood=5, impact=5),
+    )
     ranked = ranked_risks(brightwater.model_copy(update={"risks": risks}))
     assert [(r.risk.description, r.score, r.band.name) for r in ranked] == [
-        ("C", 25, "Very high"), ("B", 6, "Medium"), ("A", 6, "Medium")]
+        ("C", 25, "Very high"),
+        ("B", 6, "Medium"),
+        ("A", 6, "Medium"),
+    ]
     assert ranked[1].owner is None
 
 
@@ -64,8 +79,10 @@ def test_records_of_every_clause_kept_when_nothing_is_excluded(brightwater: Prof
 def test_records_of_an_excluded_clause_are_removed_with_the_justification(minimal: Profile) -> None:
     kept, removed = records_schedule(minimal)
     assert {r.clause for r in removed} == {"8.3.2", "8.3.3", "8.3.4", "8.3.5", "8.3.6"}
-    assert all(r.excluded_clause == "8.3" and "drawings supplied by its customers" in r.justification
-               for r in removed)
+    assert all(
+        r.excluded_clause == "8.3" and "drawings supplied by its customers" in r.justification
+        for r in removed
+    )
     assert not any(r.clause.startswith("8.3") for r in kept)
 
 
@@ -113,19 +130,24 @@ def _library(write_tree, files: dict[str, str]) -> TemplateLibrary:  # type: ign
 
 
 def _template(doc_id: str, clauses: list[str], depends_on: list[str] | None = None) -> str:
-    return (f"---\nid: {doc_id}\ntitle: Document {doc_id}\ncategory: procedure\nclauses: {clauses}\n"
-            f"depends_on: {depends_on or []}\n---\nText.\n")
+    return (
+        f"---\nid: {doc_id}\ntitle: Document {doc_id}\ncategory: procedure\nclauses: {clauses}\n"
+        f"depends_on: {depends_on or []}\n---\nText.\n"
+    )
 
 
 def test_coverage_names_each_missing_clause_and_where_to_add_it(write_tree, brightwater: Profile) -> None:  # type: ignore[no-untyped-def]
     every = [c for c in iso.ISO9001_CLAUSES if c not in ("6.3", "9.3")]
-    library = _library(write_tree, {
-        "a.md.j2": _template("QP-01", [c for c in every if c.startswith(("4", "5", "6", "7"))]),
-        "b.md.j2": _template("QP-02", [c for c in every if c.startswith(("8", "9", "10"))]),
-        # the manual and the matrix list every clause, and must not hide a gap
-        "m.md.j2": _template("QM-01", list(iso.ISO9001_CLAUSES)),
-        "r.md.j2": _template("REG-03", list(iso.ISO9001_CLAUSES)),
-    })
+    library = _library(
+        write_tree,
+        {
+            "a.md.j2": _template("QP-01", [c for c in every if c.startswith(("4", "5", "6", "7"))]),
+            "b.md.j2": _template("QP-02", [c for c in every if c.startswith(("8", "9", "10"))]),
+            # the manual and the matrix list every clause, and must not hide a gap
+            "m.md.j2": _template("QM-01", list(iso.ISO9001_CLAUSES)),
+            "r.md.j2": _template("REG-03", list(iso.ISO9001_CLAUSES)),
+        },
+    )
     the_plan = plan(brightwater, library)
     assert uncovered_clauses(brightwater, the_plan) == ["6.3", "9.3"]
     with pytest.raises(CoverageError) as caught:
@@ -133,16 +155,22 @@ def test_coverage_names_each_missing_clause_and_where_to_add_it(write_tree, brig
     message = str(caught.value)
     assert message.startswith(str(brightwater.source))
     assert "2 applicable ISO 9001:2015 clauses: 6.3, 9.3" in message
-    assert '6.3 Planning of changes: add "6.3" to the clauses: front matter of builtin/a.md.j2 (QP-01)' in message
+    assert (
+        '6.3 Planning of changes: add "6.3" to the clauses: front matter of builtin/a.md.j2 (QP-01)'
+        in message
+    )
     assert "builtin/b.md.j2 (QP-02)" in message
     assert caught.value.clauses == ["6.3", "9.3"]
 
 
 def test_coverage_ignores_clauses_determined_not_applicable(write_tree, minimal: Profile) -> None:  # type: ignore[no-untyped-def]
-    library = _library(write_tree, {
-        "a.md.j2": _template("QP-01", [c for c in iso.ISO9001_CLAUSES if c != "8.3"]),
-        "d.md.j2": _template("QP-07", ["8.3"], depends_on=["8.3"]),
-    })
+    library = _library(
+        write_tree,
+        {
+            "a.md.j2": _template("QP-01", [c for c in iso.ISO9001_CLAUSES if c != "8.3"]),
+            "d.md.j2": _template("QP-07", ["8.3"], depends_on=["8.3"]),
+        },
+    )
     the_plan = plan(minimal, library)
     assert [o.id for o in the_plan.omitted] == ["QP-07"]
     check_coverage(minimal, the_plan)  # 8.3 does not apply: no error

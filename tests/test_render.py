@@ -83,7 +83,9 @@ def test_undefined_field_names_template_and_line(brightwater, write_tree) -> Non
     )
     with pytest.raises(TemplateError) as caught:
         _render(brightwater, TemplateLibrary([layer / "t"]), "POL-01")
-    assert str(caught.value) == f"{layer / 't/policy/quality-policy.md.j2'}:8: Organisation has no field 'nmae'"
+    assert (
+        str(caught.value) == f"{layer / 't/policy/quality-policy.md.j2'}:8: Organisation has no field 'nmae'"
+    )
 
 
 def test_syntax_error_in_builtin_extended_parent_names_that_file(brightwater, write_tree) -> None:
@@ -107,7 +109,9 @@ def test_syntax_error_in_builtin_extended_parent_names_that_file(brightwater, wr
 
 def test_reference_to_a_document_outside_the_set_is_an_error(minimal, write_tree) -> None:
     layer = write_tree(
-        {"t/policy/quality-policy.md.j2": "---\nid: POL-01\ntitle: P\ncategory: policy\n---\n\nSee {{ documents.ref('QP-07') }}.\n"}
+        {
+            "t/policy/quality-policy.md.j2": "---\nid: POL-01\ntitle: P\ncategory: policy\n---\n\nSee {{ documents.ref('QP-07') }}.\n"
+        }
     )
     with pytest.raises(TemplateError) as caught:
         _render(minimal, TemplateLibrary([layer / "t"]), "POL-01")
@@ -117,7 +121,9 @@ def test_reference_to_a_document_outside_the_set_is_an_error(minimal, write_tree
 
 def test_printing_none_is_an_error(brightwater, write_tree) -> None:
     layer = write_tree(
-        {"t/policy/quality-policy.md.j2": "---\nid: POL-01\ntitle: P\ncategory: policy\n---\n{{ profile.self_assessment.elements['5.2'].target }}\n"}
+        {
+            "t/policy/quality-policy.md.j2": "---\nid: POL-01\ntitle: P\ncategory: policy\n---\n{{ profile.self_assessment.elements['5.2'].target }}\n"
+        }
     )
     with pytest.raises(TemplateError, match=r"quality-policy.md.j2:6: the expression printed an empty value"):
         _render(brightwater, TemplateLibrary([layer / "t"]), "POL-01")
@@ -141,7 +147,9 @@ def test_design_procedure_is_left_out_for_minimal_with_reason(minimal) -> None:
     the_plan = plan(minimal, TemplateLibrary())
     assert the_plan.get("QP-07") is None
     omission = next(o for o in the_plan.omitted if o.id == "QP-07")
-    assert omission.reason.startswith("clause 8.3 is determined not applicable: Lindqvist Machining makes parts")
+    assert omission.reason.startswith(
+        "clause 8.3 is determined not applicable: Lindqvist Machining makes parts"
+    )
 
 
 def test_document_numbers_and_review_dates(brightwater) -> None:
