@@ -32,10 +32,9 @@ from qmsdocs.manifest import (
     remove_temporaries,
     sha256,
     sync,
-    write_file,
     written_files,
 )
-from qmsdocs.paths import inside, safe_filename
+from qmsdocs.paths import atomic_write, inside, safe_filename
 from qmsdocs.progress import Progress
 from qmsdocs.tasks import OmissionLike, ProfileOutcome, ProfileTask, quick_outcome, reset_hashes
 
@@ -174,7 +173,7 @@ def _write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRe
             path = inside(out_dir, relative)
             if file_hash(path) == digest:
                 continue  # same bytes already there: leave the file (and its mtime) alone
-            write_file(path, data)
+            atomic_write(path, data, durable=False)
             changed = True
             if delay:
                 time.sleep(delay)
@@ -182,7 +181,11 @@ def _write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRe
         entries[doc.id] = doc.entry
         (result.written if changed else result.unchanged).append(doc.id)
         if changed or old is None:
-            write_file(out_dir / MANIFEST, _manifest(task, outcome, current(), leftovers(), final=False))
+            atomic_write(
+                out_dir / MANIFEST,
+                _manifest(task, outcome, current(), leftovers(), final=False),
+                durable=False,
+            )
     for relative, expected in sorted(leftovers().items()):
         path = inside(out_dir, relative)
         if not path.exists():
@@ -199,7 +202,7 @@ def _write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRe
     final = _manifest(task, outcome, current(), {}, final=True)
     if (out_dir / MANIFEST).is_file() and (out_dir / MANIFEST).read_bytes() == final:
         return
-    write_file(out_dir / MANIFEST, final)
+    atomic_write(out_dir / MANIFEST, final, durable=False)
 
 
 def _finish(task: ProfileTask, outcome: ProfileOutcome, result: ProfileResult) -> None:

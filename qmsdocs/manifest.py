@@ -92,30 +92,15 @@ def digest(*parts: Any) -> str:
     return sha256(json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8"))
 
 
-def write_file(path: Path, data: bytes) -> None:
-    """Replace *path* with *data* atomically: readers, and a build killed at any moment, see the old
-    file or the whole new one.
-
-    Unlike :func:`qmsdocs.paths.atomic_write` this does not fsync each file: a rename is atomic for a
-    killed process without it, and one fsync per file costs tens of milliseconds on a busy disk. The
-    build syncs once at its end (:func:`sync`) for power-loss durability.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_bytes(data)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
 _TEMPORARY = re.compile(r"^\..+\.[0-9]+\.tmp$")
 
 
 def remove_temporaries(folder: Path) -> list[Path]:
-    """Delete the temporary files a killed build left in *folder* (only names :func:`write_file` makes;
-    the caller holds the output lock, so no other build is writing them)."""
+    """Delete the temporary files a killed build left in *folder*.
+
+    Only names :func:`qmsdocs.paths.atomic_write` makes; the caller holds the output lock, so no other
+    build is writing them.
+    """
     removed = []
     if folder.is_dir():
         for path in folder.iterdir():
