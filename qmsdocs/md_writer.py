@@ -10,10 +10,8 @@ import json
 import re
 from typing import Any
 
-from markdown_it.tree import SyntaxTreeNode
-
 from qmsdocs.document import DocumentMeta
-from qmsdocs.markdown import parse
+from qmsdocs.markdown import Node, parse
 from qmsdocs.render import escape_markdown
 
 # Text YAML reads back unchanged as a string when written plain; anything else is written as a JSON
@@ -26,7 +24,7 @@ def _row(*cells: str) -> str:
     return "| " + " | ".join(escape_markdown(" ".join(c.split())) for c in cells) + " |"
 
 
-def shift_headings(body: str, tree: SyntaxTreeNode | None = None) -> str:
+def shift_headings(body: str, tree: Node | None = None) -> str:
     """Demote every ATX heading of *body* by one level (``#`` -> ``##``), using the parser's line map.
 
     *tree* is ``parse(body)`` when the caller has it already (the DOCX writer needs it too).
@@ -74,7 +72,7 @@ def yaml_block(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_markdown(body: str, meta: DocumentMeta, tree: SyntaxTreeNode | None = None) -> str:
+def write_markdown(body: str, meta: DocumentMeta, tree: Node | None = None) -> str:
     """The complete Markdown file of one document; *tree* is ``parse(body)`` if already made."""
     block = yaml_block(front_matter(meta))
     control = [

@@ -9,21 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from markdown_it.tree import SyntaxTreeNode
-
 from qmsdocs.docx.builtin import list_indent
 from qmsdocs.docx.context import Context, ListLevel, bookmark_for
 from qmsdocs.docx.wml import PAGE_BREAK, attr, column_widths, para, run, table
 from qmsdocs.markdown import PAGE_BREAK as PAGE_BREAK_MARKER
+from qmsdocs.markdown import Node
 
-Handler = Callable[[SyntaxTreeNode, Context], None]
+Handler = Callable[[Node, Context], None]
 
 #: character formatting carried down the inline tree: (character style id, bold, italic, strike)
 Format = tuple[str | None, bool, bool, bool]
 PLAIN: Format = (None, False, False, False)
 
 
-def render_blocks(nodes: list[SyntaxTreeNode], ctx: Context) -> None:
+def render_blocks(nodes: list[Node], ctx: Context) -> None:
     """Write a sequence of block nodes into ``ctx.out``."""
     for node in nodes:
         if node.map:
@@ -47,7 +46,7 @@ def _rpr(fmt: Format) -> str:
     )
 
 
-def inline(node: SyntaxTreeNode, ctx: Context, fmt: Format = PLAIN) -> str:
+def inline(node: Node, ctx: Context, fmt: Format = PLAIN) -> str:
     """The runs of an inline node's children."""
     out: list[str] = []
     for child in node.children:
@@ -78,7 +77,7 @@ def inline(node: SyntaxTreeNode, ctx: Context, fmt: Format = PLAIN) -> str:
     return "".join(out)
 
 
-def _link(node: SyntaxTreeNode, ctx: Context, fmt: Format) -> str:
+def _link(node: Node, ctx: Context, fmt: Format) -> str:
     href = str(node.attrs["href"])
     content = inline(node, ctx, (fmt[0] or ctx.ref.style("Hyperlink"), *fmt[1:]))
     if href.startswith("#"):
@@ -93,7 +92,7 @@ def _ind(ctx: Context) -> str:
     return f'<w:ind w:left="{ctx.indent}"/>' if ctx.indent else ""
 
 
-def heading(node: SyntaxTreeNode, ctx: Context) -> None:
+def heading(node: Node, ctx: Context) -> None:
     level = int(node.tag[1])
     if level > 4:
         raise ctx.error(
@@ -113,7 +112,7 @@ def heading(node: SyntaxTreeNode, ctx: Context) -> None:
     )
 
 
-def paragraph(node: SyntaxTreeNode, ctx: Context) -> None:
+def paragraph(node: Node, ctx: Context) -> None:
     content = node.children[0]
     kids = content.children
     if len(kids) == 1 and kids[0].type == "html_inline" and kids[0].content.strip() == PAGE_BREAK_MARKER:
@@ -123,7 +122,7 @@ def paragraph(node: SyntaxTreeNode, ctx: Context) -> None:
     ctx.out.append(para(inline(content, ctx), style, _ind(ctx)))
 
 
-def _list(node: SyntaxTreeNode, ctx: Context) -> None:
+def _list(node: Node, ctx: Context) -> None:
     ordered = node.type == "ordered_list"
     level = len(ctx.lists)
     start = int(node.attrs.get("start", 1) or 1)
@@ -145,19 +144,19 @@ def _list(node: SyntaxTreeNode, ctx: Context) -> None:
     ctx.lists.pop()
 
 
-def blockquote(node: SyntaxTreeNode, ctx: Context) -> None:
+def blockquote(node: Node, ctx: Context) -> None:
     outer = ctx.in_quote
     ctx.in_quote = True
     render_blocks(list(node.children), ctx)
     ctx.in_quote = outer
 
 
-def code(node: SyntaxTreeNode, ctx: Context) -> None:
+def code(node: Node, ctx: Context) -> None:
     # one paragraph with line breaks keeps the shaded block in one piece; spaces survive via xml:space
     ctx.out.append(para(run(node.content.rstrip("\n")), ctx.ref.style("Source Code"), _ind(ctx)))
 
 
-def rule(node: SyntaxTreeNode, ctx: Context) -> None:
+def rule(node: Node, ctx: Context) -> None:
     ctx.out.append(
         para(
             "",
@@ -167,7 +166,7 @@ def rule(node: SyntaxTreeNode, ctx: Context) -> None:
     )
 
 
-def html_block(node: SyntaxTreeNode, ctx: Context) -> None:
+def html_block(node: Node, ctx: Context) -> None:
     if node.content.strip() == PAGE_BREAK_MARKER:
         ctx.out.append(PAGE_BREAK)
         return
@@ -181,8 +180,8 @@ def html_block(node: SyntaxTreeNode, ctx: Context) -> None:
 _ALIGN = {"text-align:left": "left", "text-align:center": "center", "text-align:right": "right"}
 
 
-def gfm_table(node: SyntaxTreeNode, ctx: Context) -> None:
-    rows: list[tuple[bool, SyntaxTreeNode]] = []
+def gfm_table(node: Node, ctx: Context) -> None:
+    rows: list[tuple[bool, Node]] = []
     for section in node.children:
         for row in section.children:
             rows.append((section.type == "thead", row))

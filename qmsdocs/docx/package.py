@@ -14,7 +14,7 @@ from qmsdocs.docx.wml import PAGE_BREAK, PART_NAMESPACES, XML_DECL, text
 from qmsdocs.docx.zipwriter import archive, entry
 
 if TYPE_CHECKING:
-    from markdown_it.tree import SyntaxTreeNode
+    from qmsdocs.markdown import Node
 
 _PACKAGE_RELS = (
     f'{XML_DECL}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
@@ -28,7 +28,7 @@ _PACKAGE_RELS = (
 
 
 def write_docx(
-    body: SyntaxTreeNode,
+    body: Node,
     meta: DocumentMeta,
     ref: PreparedReference,
     images: Mapping[str, bytes] | None = None,
