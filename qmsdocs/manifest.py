@@ -126,14 +126,18 @@ def read_manifest(out_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and isinstance(data.get("documents"), list) else None
 
 
-def manifest_bytes(data: Mapping[str, Any]) -> bytes:
-    """The manifest as written: indented UTF-8 JSON."""
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+def manifest_bytes(data: Mapping[str, Any], indent: int | None = 2) -> bytes:
+    """The manifest as written: UTF-8 JSON, indented for people unless *indent* is None."""
+    return (json.dumps(data, indent=indent, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def written_files(manifest: Mapping[str, Any] | None) -> dict[str, str]:
-    """Every file the manifest says qmsdocs wrote: relative path -> content hash."""
+    """Every file the manifest says qmsdocs wrote: relative path -> content hash (the documents' files,
+    and the ``previous`` files an interrupted build had not yet deleted or rewritten)."""
     files: dict[str, str] = {}
+    leftover = (manifest or {}).get("previous")
+    if isinstance(leftover, dict):
+        files.update({str(k): str(v) for k, v in leftover.items()})
     for entry in (manifest or {}).get("documents", []):
         hashes = entry.get("hashes") if isinstance(entry, dict) else None
         if isinstance(hashes, dict):
