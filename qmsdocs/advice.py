@@ -62,7 +62,8 @@ def advise(profile: Profile) -> list[Problem]:
         if not party.needs:
             warn(
                 ("context", "interested_parties", index),
-                f"interested party '{party.party}' has no needs: clause 4.2 expects their relevant requirements",
+                f"interested party '{party.party}' has no needs: "
+                "clause 4.2 expects their relevant requirements",
             )
     _design_and_measuring(profile, warn)
     if not profile.quality_objectives:

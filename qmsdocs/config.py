@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qmsdocs.errors import ConfigError, Problem
-from qmsdocs.profile import did_you_mean
+from qmsdocs.errors import ConfigError, Problem, did_you_mean
 
 CONFIG_NAME = "qmsdocs.toml"
 FORMATS = ("docx", "md")

@@ -437,7 +437,8 @@ class TemplateLibrary:
                         TemplateError(
                             display,
                             block.lineno,
-                            f"block '{block.name}' does not exist in {chain[1][1]}, so it would never be shown; "
+                            f"block '{block.name}' does not exist in {chain[1][1]}, "
+                            "so it would never be shown; "
                             f"{hint}(blocks: {known})",
                         )
                     )

@@ -141,7 +141,8 @@ def uncovered_clauses(profile: Profile, the_plan: Plan) -> list[str]:
 
 
 def _nearest_templates(clause: str, the_plan: Plan) -> list[DocumentSpec]:
-    """Documents addressing the closest clauses (same parent clause first): where the clause likely belongs."""
+    """Documents addressing the closest clauses (same parent clause first): where the clause likely
+    belongs."""
     counted = [spec for spec in the_plan.documents if spec.meta.id not in COVERAGE_EXEMPT]
     parent = iso.clause_parent(clause)
     while parent is not None:

@@ -3,9 +3,9 @@
 An output of one process feeds an input of another when the two phrases name the same thing: the same
 meaningful words, or one phrase's words inside the other's ("Objectives" -> "Quality objectives",
 "Released design files" -> "Released designs"), or the same final noun with the same qualifier. Sharing
-only the noun or only a qualifier is not enough: "Purchase orders" do not feed "Works orders". A process left without such a
-link is related to the others by its type instead: management processes direct core processes, support
-processes serve them.
+only the noun or only a qualifier is not enough: "Purchase orders" do not feed "Works orders". A
+process left without such a link is related to the others by its type instead: management processes
+direct core processes, support processes serve them.
 """
 
 from __future__ import annotations

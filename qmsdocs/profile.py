@@ -8,8 +8,6 @@ JSON Schema and ``docs/profile.md`` say the same thing as the code.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,14 +25,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from qmsdocs import iso
-from qmsdocs.errors import Problem, ProfileError
+from qmsdocs.errors import Problem, ProfileError, did_you_mean
 from qmsdocs.yamlsource import Marks, PathKey, format_path, read_yaml
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` for the closest choice, or ``""``."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _context(info: ValidationInfo, key: str) -> Any:

@@ -21,7 +21,9 @@ def profile_schema() -> dict[str, Any]:
     schema: dict[str, Any] = {
         "$schema": DIALECT,
         "title": "qmsdocs organisation profile",
-        "description": f"{generated.pop('description', '')} (qmsdocs {__version__}, profile format 1)".strip(),
+        "description": (
+            f"{generated.pop('description', '')} (qmsdocs {__version__}, profile format 1)".strip()
+        ),
     }
     generated.pop("title", None)
     schema.update(generated)

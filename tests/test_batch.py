@@ -82,7 +82,8 @@ def test_parallel_output_equals_serial_output(profile_copy: ProfileCopy, tmp_pat
     profiles = three_profiles(profile_copy)
     serial = build(profiles, tmp_path / "serial", formats=["md", "docx"], jobs=1)
     parallel = build(profiles, tmp_path / "parallel", formats=["md", "docx"], jobs=2)
-    assert serial.ok and parallel.ok, [r.errors for r in parallel.profiles]
+    assert serial.ok, [r.errors for r in serial.profiles]
+    assert parallel.ok, [r.errors for r in parallel.profiles]
     assert parallel.jobs == 2
     planned = sum(len(plan(load_profile(p), TemplateLibrary()).documents) for p in profiles)
     assert parallel.written == serial.written == planned

@@ -56,9 +56,13 @@ def _hostile(tmp_path: Path, body: str) -> TemplateLibrary:
 @pytest.mark.parametrize("body", ATTACKS.values(), ids=ATTACKS.keys())
 def test_attack_is_a_template_error_at_its_line(tmp_path: Path, minimal: Profile, body: str) -> None:
     library = _hostile(tmp_path, body)
-    with pytest.raises(TemplateError) as caught:  # at load ({% extends %}) or at render
+
+    def plan_and_render() -> None:
         the_plan = plan(minimal, library)
         render(the_plan.get("X-01"), minimal, the_plan, library)  # type: ignore[arg-type]
+
+    with pytest.raises(TemplateError) as caught:  # at load ({% extends %}) or at render
+        plan_and_render()
     error = caught.value
     assert error.template == str(tmp_path / "layer/procedures/hostile.md.j2")
     assert error.line == ATTACK_LINE
