@@ -156,11 +156,26 @@ class _Sandbox(SandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**"})
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Every attribute a template reads passes here (tens of thousands per document set). The answer
+        # depends only on the object's type and the attribute's name (Jinja's rules test isinstance
+        # and the name; ours too), so it is remembered per (type, name).
+        self._safe: dict[tuple[type, str], bool] = {}
+
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         """Refuse every attribute of a path except its name parts (a Path can read and write files)."""
-        if isinstance(obj, PurePath) and attr not in _SAFE_PATH_ATTRIBUTES:
-            return False
-        return bool(super().is_safe_attribute(obj, attr, value))
+        key = (type(obj), attr)
+        known = self._safe.get(key)
+        if known is None:
+            if isinstance(obj, PurePath) and attr not in _SAFE_PATH_ATTRIBUTES:
+                known = False
+            else:
+                known = bool(super().is_safe_attribute(obj, attr, value))
+            if len(self._safe) >= 4096:  # names built at render time (attr filter) cannot grow it forever
+                self._safe.clear()
+            self._safe[key] = known
+        return known
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         """``*`` and ``**`` with a size check first, so a template cannot exhaust memory or time."""

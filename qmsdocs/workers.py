@@ -90,6 +90,8 @@ def library_for(layers: tuple[Path, ...]) -> TemplateLibrary:
     if layers not in _libraries:
         library = TemplateLibrary(list(layers))
         library.env.bytecode_cache = _bytecode_cache()
+        # no stat of the template file at every get_template: the library lives for one build only
+        library.env.auto_reload = False
         _libraries[layers] = library
     return _libraries[layers]
 
