@@ -145,13 +145,40 @@ def written_files(manifest: Mapping[str, Any] | None) -> dict[str, str]:
     return files
 
 
+# A tag that names another template: {% extends/include/import/from ... %}
+_REFERENCE_TAG = re.compile(r"\{%[-+]?\s*(?:extends|include|import|from)\b(.*?)[-+]?%\}", re.S)
+_COMMENT = re.compile(r"\{#.*?#\}", re.S)
+# its argument when it is one string literal, followed only by the modifiers these tags allow
+_LITERAL_REFERENCE = re.compile(
+    r"""\s*(?:"([^"\\]*)"|'([^'\\]*)')"""
+    r"(?:\s+(?:ignore\s+missing|with\s+context|without\s+context|as\s+\w+|import\s.*))*\s*",
+    re.S,
+)
+
+
+def referenced_templates(source: str) -> list[str] | None:
+    """The template names *source* extends, includes or imports; None when one of them is computed
+    (a variable, a list, a condition), so that any template could be used.
+
+    A scan of the tags, not a Jinja parse (which costs a lexer pass per template and worker): it may
+    also find a tag inside a raw block, which only makes the hash cover one template more.
+    """
+    names = []
+    for tag in _REFERENCE_TAG.finditer(_COMMENT.sub("", source)):
+        literal = _LITERAL_REFERENCE.fullmatch(tag.group(1))
+        if literal is None:
+            return None
+        names.append(literal.group(1) if literal.group(1) is not None else literal.group(2))
+    return names
+
+
 class TemplateHashes:
     """Hashes of a template together with every template it extends, includes or imports.
 
-    References are found on the parsed template (``jinja2.meta.find_referenced_templates``), followed
-    recursively, and each is resolved through the library's own loader so the layer that actually
-    supplies it is the one hashed. A dynamic reference (a variable name) makes the hash cover every
-    template of every layer, since any of them could be used.
+    References are found by :func:`referenced_templates`, followed recursively, and each is resolved
+    through the library's own loader so the layer that actually supplies it is the one hashed. A
+    computed reference (a variable name) makes the hash cover every template of every layer, since any
+    of them could be used.
     """
 
     def __init__(self, library: TemplateLibrary) -> None:
@@ -194,17 +221,11 @@ class TemplateHashes:
                 found[f"missing:{current}"] = ""
                 continue
             found[f"{current}={filename}"] = sha256(source.encode("utf-8"))
-            from jinja2 import meta as jinja_meta
-
-            try:
-                references = list(jinja_meta.find_referenced_templates(self.library.env.parse(source)))
-            except Exception:  # a syntax error: the render reports it with its line
-                continue
-            for reference in references:
-                if reference is None:
-                    found.update(self._all_templates())
-                else:
-                    pending.append(reference)
+            references = referenced_templates(source)
+            if references is None:
+                found.update(self._all_templates())
+            else:
+                pending.extend(references)
         self._closure[name] = found
         return found
 
