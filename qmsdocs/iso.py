@@ -7,6 +7,7 @@ reproduced here.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 #: ISO 9001:2015 clauses 4.1 to 10.3 at the depth the clause matrix lists, with short titles.
 ISO9001_CLAUSES: dict[str, str] = {
@@ -83,6 +84,7 @@ def clause_parent(clause: str) -> str | None:
     return clause.rsplit(".", 1)[0] if "." in clause else None
 
 
+@lru_cache(maxsize=8192)  # pure, and asked the same question for every document of every set
 def is_within(clause: str, ancestor: str) -> bool:
     """True when *clause* is *ancestor* or one of its sub-clauses or items."""
     current: str | None = clause

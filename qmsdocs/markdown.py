@@ -57,6 +57,21 @@ class Node:
         return f"Node({self.type!r}, {len(self.children)} children)"
 
 
+#: Block nodes that can hold other blocks (a heading can only appear at the top or inside these).
+CONTAINERS = frozenset({"root", "blockquote", "bullet_list", "ordered_list", "list_item"})
+
+
+def headings(tree: Node) -> Iterator[Node]:
+    """The heading nodes of *tree* in document order, without visiting any inline content."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node.type == "heading":
+            yield node
+        elif node.type in CONTAINERS:
+            stack.extend(reversed(node.children))
+
+
 def _nest(tokens: Sequence[Any], parent: Node) -> None:
     stack = [parent]
     children = parent.children

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from qmsdocs.document import DocumentMeta
-from qmsdocs.markdown import Node, parse
+from qmsdocs.markdown import Node, headings, parse
 from qmsdocs.render import escape_markdown
 
 # Text YAML reads back unchanged as a string when written plain; anything else is written as a JSON
@@ -30,12 +30,13 @@ def shift_headings(body: str, tree: Node | None = None) -> str:
     *tree* is ``parse(body)`` when the caller has it already (the DOCX writer needs it too).
     """
     lines = body.split("\n")
-    for node in (tree or parse(body)).walk():
-        if node.type == "heading" and node.map and node.markup.startswith("#") and len(node.markup) < 6:
-            index = node.map[0]
-            stripped = lines[index].lstrip()
-            indent = lines[index][: len(lines[index]) - len(stripped)]
-            lines[index] = f"{indent}#{stripped}"
+    for node in headings(tree or parse(body)):
+        if node.map and node.markup.startswith("#") and len(node.markup) < 6:
+            # Only container markers (spaces, ">", list bullets and numbers) can come before the
+            # heading's own "#" run, so the line's first "#" is where it starts.
+            line = lines[node.map[0]]
+            mark = line.index("#")
+            lines[node.map[0]] = f"{line[:mark]}#{line[mark:]}"
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 from qmsdocs import iso
 from qmsdocs.document import DocumentMeta, Revision, Signatory
@@ -39,7 +40,11 @@ class Plan:
 
     def get(self, doc_id: str) -> DocumentSpec | None:
         """The document with this id, or None when it is not in the set."""
-        return next((spec for spec in self.documents if spec.meta.id == doc_id), None)
+        return self._by_id.get(doc_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, DocumentSpec]:  # templates look documents up by id thousands of times
+        return {spec.meta.id: spec for spec in self.documents}
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

@@ -102,6 +102,7 @@ class DocumentSet:
 
     def __init__(self, plan: Plan) -> None:
         self._plan = plan
+        self._addressing: dict[str, list[Any]] = {}
 
     def has(self, doc_id: str) -> bool:
         """True when the document is in this profile's set."""
@@ -132,11 +133,27 @@ class DocumentSet:
 
     def addressing(self, clause: str) -> list[Any]:
         """Documents whose front matter names *clause* or one of its sub-clauses."""
-        return [
-            spec.meta
-            for spec in self._plan.documents
-            if any(iso.is_within(c, clause) or iso.is_within(clause, c) for c in spec.meta.clauses)
-        ]
+        found = self._addressing.get(clause)
+        if found is None:
+            found = self._addressing[clause] = [
+                spec.meta
+                for spec in self._plan.documents
+                if any(iso.is_within(c, clause) or iso.is_within(clause, c) for c in spec.meta.clauses)
+            ]
+        return list(found)
+
+
+_DOCUMENT_SETS: dict[int, tuple[Plan, DocumentSet]] = {}
+
+
+def _document_set(plan: Plan) -> DocumentSet:
+    """One :class:`DocumentSet` per plan, so what it works out is shared by the set's documents."""
+    cached = _DOCUMENT_SETS.get(id(plan))
+    if cached is None or cached[0] is not plan:  # the plan is kept alive, so its id is not reused
+        if len(_DOCUMENT_SETS) >= 8:
+            _DOCUMENT_SETS.pop(next(iter(_DOCUMENT_SETS)))
+        cached = _DOCUMENT_SETS[id(plan)] = (plan, DocumentSet(plan))
+    return cached[1]
 
 
 @dataclass(frozen=True)
@@ -195,7 +212,7 @@ def context(spec: DocumentSpec, profile: Profile, plan: Plan, images: dict[str, 
         "profile": profile,
         "org": profile.organisation,
         "doc": spec.meta,
-        "documents": DocumentSet(plan),
+        "documents": _document_set(plan),
         "person": profile.person,
         "role": role,
         "applies": profile.applies,

@@ -76,6 +76,14 @@ def test_shift_headings_ignores_hashes_in_code_and_text() -> None:
     assert shift_headings(body) == "## A\n\n```\n# not a heading\n```\n\nC# is a language\n\n### B\n"
 
 
+def test_shift_headings_reaches_headings_in_quotes_and_list_items() -> None:
+    body = (
+        "> # Quoted\n>\n> text\n\n- # In a list\n\n  1. ### Deeper\n\n| # | x |\n| --- | --- |\n| # | y |\n"
+    )
+    expected = "> ## Quoted\n>\n> text\n\n- ## In a list\n\n  1. #### Deeper\n\n| # | x |\n| --- | --- |\n| # | y |\n"
+    assert shift_headings(body) == expected
+
+
 @pytest.mark.parametrize(
     "value",
     [
