@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from qmsdocs.build import BuildReport, build
+    from qmsdocs.batch import BuildReport, build
     from qmsdocs.errors import QmsDocsError
     from qmsdocs.library import TemplateLibrary
     from qmsdocs.profile import load_profile
 
 _API = {
-    "BuildReport": "qmsdocs.build",
-    "build": "qmsdocs.build",
+    "BuildReport": "qmsdocs.batch",
+    "build": "qmsdocs.batch",
     "QmsDocsError": "qmsdocs.errors",
     "TemplateLibrary": "qmsdocs.library",
     "load_profile": "qmsdocs.profile",

@@ -151,7 +151,7 @@ def build(
     Profiles are built in parallel; documents whose inputs have not changed since the last build into
     OUT are left as they are. Exit code 1 when any profile failed (the others are still built).
     """
-    from qmsdocs.build import build as run_build
+    from qmsdocs.batch import build as run_build
     from qmsdocs.progress import ProgressLine
 
     chosen = list(profiles) or [default_profile()]

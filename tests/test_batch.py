@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qmsdocs.build import DELAY_ENV, build
+from qmsdocs.batch import DELAY_ENV, build
 from qmsdocs.cli import main
 from qmsdocs.library import TemplateLibrary
 from qmsdocs.manifest import file_hash

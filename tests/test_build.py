@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import struct
+import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import qmsdocs
-from qmsdocs.build import BuildReport, build, build_profile
+from qmsdocs.batch import BuildReport, build, build_profile
 from qmsdocs.errors import BuildError
 from qmsdocs.library import TemplateLibrary, builtin_dir
 from qmsdocs.lock import OutputLock
@@ -281,7 +283,7 @@ def test_manifest_never_vouches_for_a_file_being_replaced(
         ),
         encoding="utf-8",
     )
-    import qmsdocs.build as build_module
+    import qmsdocs.batch as build_module
 
     real_write = build_module.atomic_write
     checked: list[str] = []
@@ -398,3 +400,22 @@ def test_lock_waits_for_the_other_build(profile_copy: ProfileCopy, tmp_path: Pat
     assert report.ok
     assert waited
     assert waited[0].startswith("pid ")
+
+
+def test_package_level_build_is_the_function_on_every_call(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    # A fresh interpreter: the lazy attribute must stay the function after the module behind it, and
+    # the CLI (which imports that module), have been imported.
+    code = (
+        "import sys, qmsdocs, qmsdocs.cli\n"
+        "from qmsdocs.batch import BuildReport\n"
+        "for attempt in range(2):\n"
+        "    report = qmsdocs.build([sys.argv[1]], sys.argv[2], formats=['md'], jobs=1)\n"
+        "    assert isinstance(report, qmsdocs.BuildReport) and report.ok, report\n"
+        "print(report.written, report.unchanged)\n"
+    )
+    source = profile_copy("minimal.yaml")
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(source), str(tmp_path / "out")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", str(len(planned_ids(source)))]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from qmsdocs import charts
-from qmsdocs.build import build_profile
+from qmsdocs.batch import build_profile
 from qmsdocs.library import TemplateLibrary
 from qmsdocs.markdown import parse
 from qmsdocs.maturity import assess

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from qmsdocs import iso
-from qmsdocs.build import build
+from qmsdocs.batch import build
 from qmsdocs.cli import bundled_profiles_dir
 from qmsdocs.profile import Profile, load_profile
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qmsdocs.build import build
+from qmsdocs.batch import build
 from qmsdocs.cli import main
 from qmsdocs.errors import TemplateError
 from qmsdocs.library import TemplateLibrary
