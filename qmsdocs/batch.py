@@ -28,6 +28,7 @@ from qmsdocs.lock import OutputLock
 from qmsdocs.manifest import (
     MANIFEST,
     file_hash,
+    file_stamp,
     manifest_bytes,
     read_manifest,
     remove_temporaries,
@@ -184,18 +185,20 @@ def _write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRe
             continue
         result.rendered.append(doc.id)
         hashes: dict[str, str] = {}
+        stamps: dict[str, list[int] | None] = {}
         changed = False
         for relative, data in doc.blobs.items():
             digest = sha256(data)
             hashes[relative] = digest
             path = inside(out_dir, relative)
-            if file_hash(path) == digest:
-                continue  # same bytes already there: leave the file (and its mtime) alone
-            atomic_write(path, data, durable=False)
-            changed = True
-            if delay:
-                time.sleep(delay)
+            if file_hash(path) != digest:  # same bytes already there: leave the file (and its mtime) alone
+                atomic_write(path, data, durable=False)
+                changed = True
+                if delay:
+                    time.sleep(delay)
+            stamps[relative] = file_stamp(path)
         doc.entry["hashes"] = hashes
+        doc.entry["stamps"] = stamps
         entries[doc.id] = doc.entry
         (result.written if changed else result.unchanged).append(doc.id)
         if time.monotonic() - last >= CHECKPOINT_SECONDS:
@@ -228,7 +231,10 @@ def _finish(task: ProfileTask, outcome: ProfileOutcome, result: ProfileResult) -
     if outcome.errors:
         return
     try:
-        _write_profile(task, outcome, result)
+        if outcome.from_manifest:  # the quick check found everything as the manifest records it
+            result.unchanged.extend(d.id for d in outcome.documents)
+        else:
+            _write_profile(task, outcome, result)
     except OSError as error:
         result.errors.append(f"{task.out_dir}: cannot write the documents: {error.strerror or error}")
         return

@@ -3,7 +3,8 @@
 ``OUT/<profile stem>/manifest.json`` lists what qmsdocs wrote: per document its identity (id, number,
 title, category, clauses, revision, files), a hash of every input it was rendered from (``inputs``),
 the local files it used (``assets``: path -> hash) and a hash of every file written (``hashes``:
-relative path -> hash). A document is rebuilt when any of these no longer matches; a file is deleted
+relative path -> hash, and ``stamps``: size, mtime and inode just after writing). A document is rebuilt
+when any of these no longer matches; a file is deleted
 only when the manifest says qmsdocs wrote it *and* its content still has the recorded hash.
 """
 
@@ -35,6 +36,15 @@ def file_hash(path: Path) -> str | None:
         return sha256(path.read_bytes())
     except OSError:
         return None
+
+
+def file_stamp(path: Path) -> list[int] | None:
+    """``[size, modification time in ns, inode]`` of the file at *path*, or None when it is missing."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
 
 
 class FileHashes:
@@ -238,7 +248,12 @@ def entry_is_current(
     hashes: FileHashes,
 ) -> bool:
     """True when a document's manifest *entry* was rendered from *inputs* and every file it wrote, and
-    every asset it used, is still exactly as recorded."""
+    every asset it used, is still exactly as recorded.
+
+    A written file whose size, modification time and inode are those recorded right after writing it
+    (``stamps``) is taken as unchanged without reading it, as make and git do; any other file is
+    compared by content hash.
+    """
     if not entry or entry.get("inputs") != inputs:
         return False
     recorded = entry.get("hashes")
@@ -247,7 +262,13 @@ def entry_is_current(
         return False
     if any(name not in recorded for name in wanted_files):
         return False
+    stamps = entry.get("stamps")
+    stamps = stamps if isinstance(stamps, dict) else {}
     for relative, expected in recorded.items():
-        if file_hash(out_dir / relative) != expected:
+        path = out_dir / relative
+        stamp = stamps.get(relative)
+        if stamp is not None and stamp == file_stamp(path):
+            continue
+        if file_hash(path) != expected:
             return False
     return all(hashes(Path(path)) == expected for path, expected in assets.items())

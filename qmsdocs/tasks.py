@@ -79,6 +79,8 @@ class ProfileOutcome:
     peak_rss_kib: int = 0
     #: the manifest's "quick" record: key over the raw inputs, the layers and reference document used
     quick: dict[str, Any] | None = None
+    #: True when the quick check found the whole profile up to date: nothing to write, not even the manifest
+    from_manifest: bool = False
 
 
 def peak_rss_kib() -> int:
@@ -118,4 +120,6 @@ def quick_outcome(task: ProfileTask) -> ProfileOutcome | None:
         for o in manifest.get("omitted", [])
         if isinstance(o, dict)
     ]
-    return ProfileOutcome(task.source, manifest.get("organisation"), documents, omitted, quick=quick)
+    return ProfileOutcome(
+        task.source, manifest.get("organisation"), documents, omitted, quick=quick, from_manifest=True
+    )

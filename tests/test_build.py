@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -226,6 +227,43 @@ def test_edited_output_file_is_rebuilt(profile_copy: ProfileCopy, tmp_path: Path
     result = md_build([source], out).profiles[0]
     assert result.written == ["POL-01"]
     assert policy.read_bytes() == original
+
+
+def test_same_size_edit_is_rebuilt_and_touched_file_is_not(profile_copy: ProfileCopy, tmp_path: Path) -> None:
+    source = profile_copy("minimal.yaml")
+    out = tmp_path / "out"
+    md_build([source], out)
+    policy = next((out / "minimal").glob("LMA-POL-01*.md"))
+    scope = next((out / "minimal").glob("LMA-QS-01*.md"))
+    original = policy.read_bytes()
+    policy.write_bytes(original.upper()[: len(original)])  # same size, new content and mtime
+    os.utime(scope, ns=(scope.stat().st_atime_ns, scope.stat().st_mtime_ns + 5_000_000_000))  # touched only
+    result = md_build([source], out).profiles[0]
+    assert result.written == ["POL-01"]
+    assert policy.read_bytes() == original
+    assert "QS-01" in result.unchanged  # its stamp changed, so it was hashed, and its content is as written
+
+
+def test_up_to_date_rebuild_reads_no_output_file(
+    profile_copy: ProfileCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = profile_copy("minimal.yaml")
+    out = tmp_path / "out"
+    md_build([source], out)
+    import qmsdocs.manifest as manifest_module
+
+    read: list[Path] = []
+    real_hash = manifest_module.file_hash
+
+    def spying_hash(path: Path) -> str | None:
+        read.append(path)
+        return real_hash(path)
+
+    monkeypatch.setattr(manifest_module, "file_hash", spying_hash)
+    report = md_build([source], out)
+    assert report.unchanged == len(planned_ids(source))
+    assert read  # the profile and the templates are still hashed ...
+    assert not [p for p in read if out in p.parents]  # ... but no written file: their stamps match
 
 
 def test_documents_leaving_the_set_are_removed_but_foreign_files_kept(
