@@ -181,6 +181,8 @@ def _write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRe
     last = time.monotonic()
     for doc in outcome.documents:
         if doc.blobs is None:
+            if "stamps" not in doc.entry:  # a manifest from before stamps: its files were just hashed
+                doc.entry["stamps"] = {name: file_stamp(out_dir / name) for name in doc.entry["hashes"]}
             result.unchanged.append(doc.id)
             continue
         result.rendered.append(doc.id)

@@ -120,6 +120,7 @@ def quick_outcome(task: ProfileTask) -> ProfileOutcome | None:
         for o in manifest.get("omitted", [])
         if isinstance(o, dict)
     ]
+    stamped = all("stamps" in d.entry for d in documents)  # else the manifest is rewritten with them
     return ProfileOutcome(
-        task.source, manifest.get("organisation"), documents, omitted, quick=quick, from_manifest=True
+        task.source, manifest.get("organisation"), documents, omitted, quick=quick, from_manifest=stamped
     )

@@ -266,6 +266,28 @@ def test_up_to_date_rebuild_reads_no_output_file(
     assert not [p for p in read if out in p.parents]  # ... but no written file: their stamps match
 
 
+def test_manifest_without_stamps_gets_them_without_rewriting_files(
+    profile_copy: ProfileCopy, tmp_path: Path
+) -> None:
+    source = profile_copy("minimal.yaml")
+    out = tmp_path / "out"
+    md_build([source], out)
+    manifest = out / "minimal" / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    for entry in data["documents"]:
+        del entry["stamps"]  # as an earlier qmsdocs wrote it
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    before = mtimes(out / "minimal")
+    report = md_build([source], out)
+    assert report.unchanged == len(planned_ids(source))
+    after = mtimes(out / "minimal")
+    assert {k: v for k, v in after.items() if k != "manifest.json"} == {
+        k: v for k, v in before.items() if k != "manifest.json"
+    }
+    entries = json.loads(manifest.read_text(encoding="utf-8"))["documents"]
+    assert all(set(e["stamps"]) == set(e["hashes"]) for e in entries)
+
+
 def test_documents_leaving_the_set_are_removed_but_foreign_files_kept(
     profile_copy: ProfileCopy, tmp_path: Path
 ) -> None:
