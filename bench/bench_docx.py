@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from qmsdocs.docx import prepare_reference, write_docx  # noqa: E402
 from qmsdocs.library import TemplateLibrary  # noqa: E402
-from qmsdocs.markdown import parse  # noqa: E402
+from qmsdocs.markdown import clear_inline_cache, parse  # noqa: E402
 from qmsdocs.plan import plan  # noqa: E402
 from qmsdocs.profile import load_profile  # noqa: E402
 from qmsdocs.render import render  # noqa: E402
@@ -105,6 +105,7 @@ def main() -> None:
                 write_docx(tree, meta, ref, images)  # type: ignore[arg-type]
 
         def to_disk() -> None:
+            clear_inline_cache()  # each pass parses cold, as the first build of a set does
             for i, (text, meta, images) in enumerate(documents):
                 (out / f"q{i}.docx").write_bytes(write_docx(parse(text), meta, ref, images))  # type: ignore[arg-type]
 

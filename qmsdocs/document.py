@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 
 
@@ -57,7 +58,7 @@ class DocumentMeta:
     base_dir: Path | None = None
     keywords: tuple[str, ...] = field(default=())
 
-    @property
+    @cached_property
     def file_stem(self) -> str:
         """File name (without extension) a person can find: "BWI-QP-07 Internal audit"."""
         from qmsdocs.paths import safe_filename

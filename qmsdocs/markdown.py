@@ -35,6 +35,11 @@ _INLINE: dict[str, list[Any]] = {}
 _INLINE_LIMIT = 20_000  # about 40 MB at most
 
 
+def clear_inline_cache() -> None:
+    """Forget every remembered inline parse (benchmarks use it to measure a cold parse)."""
+    _INLINE.clear()
+
+
 def _inline_cached(state: Any) -> None:
     """markdown-it's ``inline`` and ``text_join`` core rules, remembering each result by its source.
 

@@ -8,7 +8,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from qmsdocs.library import TemplateLibrary
-from qmsdocs.markdown import _INLINE, Node, _nest, parse
+from qmsdocs.markdown import Node, _nest, clear_inline_cache, parse
 from qmsdocs.plan import plan
 from qmsdocs.profile import load_profile
 from qmsdocs.render import render
@@ -45,14 +45,14 @@ EDGES = [
 
 @pytest.mark.parametrize("text", EDGES)
 def test_tree_equals_markdown_it_cold_and_cached(text: str) -> None:
-    _INLINE.clear()
+    clear_inline_cache()
     assert _shape(parse(text)) == _shape(_reference(text))  # fills the cache
     assert _shape(parse(text)) == _shape(_reference(text))  # served from it
 
 
 def test_reference_definitions_bypass_the_inline_cache() -> None:
     plain, defined = "See [the manual][qm].\n", "See [the manual][qm].\n\n[qm]: https://example.com/qm\n"
-    _INLINE.clear()
+    clear_inline_cache()
     for text in (plain, defined, plain, defined):
         tree = parse(text)
         assert _shape(tree) == _shape(_reference(text))
@@ -68,7 +68,7 @@ def test_every_example_document_parses_as_markdown_it_does(profiles_dir: Path) -
         the_plan = plan(profile, library)
         texts += [render(spec, profile, the_plan, library).text for spec in the_plan.documents]
     assert len(texts) > 100
-    _INLINE.clear()
+    clear_inline_cache()
     for _ in range(2):  # the second pass is served from the cache
         for text in texts:
             assert _shape(parse(text)) == _shape(_reference(text))
