@@ -92,6 +92,17 @@ def test_second_build_skips_everything_and_keeps_mtimes(profile_copy: ProfileCop
     assert mtimes(out / "brightwater") == before
 
 
+def form_layer(tmp_path: Path, forms: dict[str, str]) -> Path:
+    """A --templates layer adding one form per {id: title}."""
+    layer = tmp_path / "layer"
+    (layer / "forms").mkdir(parents=True)
+    for number, (doc_id, title) in enumerate(forms.items()):
+        (layer / "forms" / f"f{number}.md.j2").write_text(
+            EXTRA.format(id=doc_id, title=title), encoding="utf-8"
+        )
+    return layer
+
+
 def planned_ids(source: Path, category: str | None = None) -> list[str]:
     """The ids of the documents the built-in library plans for *source*, in set order."""
     specs = plan(load_profile(source), TemplateLibrary()).documents
@@ -293,12 +304,7 @@ def test_documents_leaving_the_set_are_removed_but_foreign_files_kept(
 ) -> None:
     source = profile_copy("minimal.yaml")
     out = tmp_path / "out"
-    layer = tmp_path / "layer"
-    (layer / "forms").mkdir(parents=True)
-    (layer / "forms" / "a.md.j2").write_text(EXTRA.format(id="FRM-90", title="Visitor log"), encoding="utf-8")
-    (layer / "forms" / "b.md.j2").write_text(
-        EXTRA.format(id="FRM-91", title="Key register"), encoding="utf-8"
-    )
+    layer = form_layer(tmp_path, {"FRM-90": "Visitor log", "FRM-91": "Key register"})
     md_build([source], out, templates=[layer])
     folder = out / "minimal"
     visitor = folder / "LMA-FRM-90 Visitor log.md"
@@ -367,9 +373,7 @@ def test_files_an_interrupted_build_left_listed_as_previous_are_still_removed(
 ) -> None:
     source = profile_copy("minimal.yaml")
     out = tmp_path / "out"
-    layer = tmp_path / "layer"
-    (layer / "forms").mkdir(parents=True)
-    (layer / "forms" / "a.md.j2").write_text(EXTRA.format(id="FRM-90", title="Visitor log"), encoding="utf-8")
+    layer = form_layer(tmp_path, {"FRM-90": "Visitor log"})
     md_build([source], out, templates=[layer])
     folder = out / "minimal"
     visitor = folder / "LMA-FRM-90 Visitor log.md"
