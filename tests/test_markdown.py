@@ -8,7 +8,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from qmsdocs.library import TemplateLibrary
-from qmsdocs.markdown import Node, _nest, clear_inline_cache, parse
+from qmsdocs.markdown import Node, _nest, clear_inline_cache, parse, parser, split_table_row
 from qmsdocs.plan import plan
 from qmsdocs.profile import load_profile
 from qmsdocs.render import render
@@ -72,3 +72,37 @@ def test_every_example_document_parses_as_markdown_it_does(profiles_dir: Path) -
     for _ in range(2):  # the second pass is served from the cache
         for text in texts:
             assert _shape(parse(text)) == _shape(_reference(text))
+
+
+def _markdown_it_escaped_split():  # type: ignore[no-untyped-def]
+    """markdown-it's own row splitter, from a fresh copy of its module (ours replaces it in place)."""
+    import importlib
+    import importlib.util
+
+    table_module = importlib.import_module("markdown_it.rules_block.table")
+    spec = importlib.util.spec_from_file_location(
+        "markdown_it.rules_block._table_copy", table_module.__file__
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    fresh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fresh)
+    return fresh.escapedSplit
+
+
+def test_table_row_split_matches_markdown_it_on_many_rows() -> None:
+    import random
+
+    original = _markdown_it_escaped_split()
+    rows = ["| a | b |", "a \\| b | c", "\\\\|x", "|", "", "\\", "x\\\\\\|y|z\\"]
+    generator = random.Random(2026)
+    rows += ["".join(generator.choice("ab|\\ ") for _ in range(n)) for n in range(40) for _ in range(500)]
+    for row in rows:
+        assert split_table_row(row) == original(row), row
+
+
+def test_parser_uses_the_fast_row_split() -> None:
+    import importlib
+
+    parser()
+    assert importlib.import_module("markdown_it.rules_block.table").escapedSplit is split_table_row
