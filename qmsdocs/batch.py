@@ -328,8 +328,9 @@ def build(
             )  # rendering needs Jinja, pydantic...: imported only when there is work
 
             workers.reset()
-            for task, result in pending:
-                finished(task, result, workers.process_profile(task))
+            with workers.rendering_gc():
+                for task, result in pending:
+                    finished(task, result, workers.process_profile(task))
         elif pending:
             _run_pool(pending, min(jobs, len(pending)), finished)
         if any(r.written or r.removed for r in report.profiles):

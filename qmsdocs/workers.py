@@ -9,10 +9,13 @@ never renders from templates it read during an earlier build.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,10 +48,30 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
+#: Young-generation threshold of the garbage collector while rendering. Parsing allocates tens of
+#: thousands of short-lived objects per document, and at Python's default (700) the collector ran
+#: thousands of times per profile: over 10 interleaved runs of parse + write_docx on the example set,
+#: the median went from 10.3 to 9.1 ms per document. Nearly all of that garbage is freed by reference
+#: counting anyway; cycles are still collected, only in larger batches.
+GC_THRESHOLD = (50_000, 20, 20)
+
+
+@contextmanager
+def rendering_gc() -> Iterator[None]:
+    """Run the block with :data:`GC_THRESHOLD`, restoring the caller's thresholds after it."""
+    before = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def init_worker() -> None:
-    """Pool initializer: a fresh cache, Ctrl-C left to the main process (which stops the pool), and an
-    exit as soon as the main process is gone."""
+    """Pool initializer: a fresh cache, the rendering GC threshold, Ctrl-C left to the main process
+    (which stops the pool), and an exit as soon as the main process is gone."""
     reset()
+    gc.set_threshold(*GC_THRESHOLD)  # a worker process only ever renders
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 

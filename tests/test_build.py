@@ -483,3 +483,24 @@ def test_package_level_build_is_the_function_on_every_call(profile_copy: Profile
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["0", str(len(planned_ids(source)))]
+
+
+def test_serial_build_restores_the_callers_gc_thresholds(
+    profile_copy: ProfileCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from qmsdocs import workers
+
+    seen: list[tuple[int, int, int]] = []
+    real = workers.process_profile
+
+    def spying(task):  # type: ignore[no-untyped-def]
+        seen.append(gc.get_threshold())
+        return real(task)
+
+    monkeypatch.setattr(workers, "process_profile", spying)
+    before = gc.get_threshold()
+    assert md_build([profile_copy("minimal.yaml")], tmp_path / "out").ok
+    assert seen == [workers.GC_THRESHOLD]  # rendering ran with the higher threshold ...
+    assert gc.get_threshold() == before  # ... and the caller's is back
