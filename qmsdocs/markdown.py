@@ -57,7 +57,7 @@ def parser() -> MarkdownIt:
 
 #: Inline parse results by source text (the token lists are only read once made).
 _INLINE: dict[str, list[Any]] = {}
-_INLINE_LIMIT = 20_000  # about 40 MB at most
+_INLINE_LIMIT = 20_000  # ~20 MB at most: 0.9 KB per entry measured on the example set
 
 
 def clear_inline_cache() -> None:
