@@ -12,9 +12,10 @@ once per content: the drawing functions are cached on their (hashable) input.
 
 from __future__ import annotations
 
-import io
 import math
+import struct
 import textwrap
+import zlib
 from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -55,15 +56,40 @@ def _font(points: float) -> Any:
     return ImageFont.load_default(size=round(points * _PT))
 
 
+#: zlib level of the PNG data. Level 6 (zlib's default) makes files about 20% smaller than level 1 and
+#: costs a few milliseconds per chart; 9 is ten times slower for another 10%.
+_ZLIB_LEVEL = 6
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
 def _png(image: Any) -> bytes:
-    """Encode the drawing as a 16-grey palette PNG: no text chunks, no time stamp."""
+    """Encode the drawing as a 16-grey palette PNG (IHDR, PLTE, pHYs, IDAT, IEND: no text chunks, no
+    time stamp).
+
+    Written here rather than by Pillow's PNG plugin, which tries all five row filters on every row and
+    spent more than half of a chart's time on it: for a palette image the PNG specification recommends
+    no filter, and zlib alone then encodes a chart in about half of the time, into a file no larger.
+    """
     if _SCALE > 1:
         image = image.reduce(_SCALE)  # box average: ~20x faster than a Lanczos resize
-    indexed = image.point(_INDEX).convert("P")
-    indexed.putpalette(_PALETTE)
-    buffer = io.BytesIO()
-    indexed.save(buffer, format="PNG", dpi=(_DPI, _DPI), bits=4)
-    return buffer.getvalue()
+    width, height = image.size
+    packed = image.point(_INDEX).convert("P").tobytes("raw", "P;4")  # two pixels per byte, rows padded
+    stride = (width + 1) // 2
+    rows = b"".join(b"\0" + packed[at : at + stride] for at in range(0, len(packed), stride))
+    per_metre = round(_DPI / 0.0254)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 4, 3, 0, 0, 0)),  # 4-bit, palette
+            _chunk(b"PLTE", _PALETTE),
+            _chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),  # unit 1: metre
+            _chunk(b"IDAT", zlib.compress(rows, _ZLIB_LEVEL)),
+            _chunk(b"IEND", b""),
+        )
+    )
 
 
 def _dashed(draw: Any, points: list[Point], dash: float, gap: float, fill: int, width: int) -> None:

@@ -76,6 +76,21 @@ def test_charts_are_grey_scale(brightwater: Profile) -> None:
         assert red.tobytes() == green.tobytes() == blue.tobytes(), kind
 
 
+@pytest.mark.parametrize("width", [1800, 7, 1])  # even, odd (a half-filled last byte per row), one pixel
+def test_png_encoder_keeps_every_pixel_and_the_resolution(width: int) -> None:
+    """Our PNG writer, read back by Pillow, gives the drawing's grey levels rounded to the 16 kept, at
+    300 dpi, as a 4-bit palette image."""
+    from PIL import Image
+
+    grey = bytes((7 * i + 31 * (i // width)) % 256 for i in range(width * 5))
+    drawing = Image.frombytes("L", (width, 5), grey)
+    with Image.open(io.BytesIO(charts._png(drawing))) as png:
+        png.load()
+        assert (png.mode, png.size, png.info["dpi"]) == ("P", (width, 5), pytest.approx((300, 300), abs=0.01))
+        assert png.getpalette()[:48] == [i * 17 for i in range(16) for _ in "RGB"]
+        assert png.convert("L").tobytes() == bytes(round(v / 17) * 17 for v in grey)
+
+
 def test_each_chart_is_drawn_once_per_content(brightwater: Profile) -> None:
     charts.radar_png.cache_clear()
     charts.gaps_png.cache_clear()
