@@ -106,3 +106,11 @@ def test_parser_uses_the_fast_row_split() -> None:
 
     parser()
     assert importlib.import_module("markdown_it.rules_block.table").escapedSplit is split_table_row
+
+
+def test_repeated_inline_text_shares_one_node_list() -> None:
+    clear_inline_cache()
+    first, second = parse("Same *words*.\n"), parse("# Title\n\nSame *words*.\n")
+    assert first.children[0].children[0].children is second.children[1].children[0].children
+    defined = parse("Same *words*.\n\n[qm]: https://example.com/qm\n")  # parsed without the cache
+    assert defined.children[0].children[0].children is not first.children[0].children[0].children
