@@ -10,8 +10,9 @@ import zlib
 
 import docx
 import pytest
-from docx_helpers import SAMPLES, outline, render, sample_meta
+from docx_helpers import SAMPLES, check_package, outline, render, sample_meta
 
+from qmsdocs.docx import prepare_reference
 from qmsdocs.errors import DocumentError
 
 
@@ -266,3 +267,40 @@ def test_columns_never_narrower_than_their_longest_word() -> None:
     # long text still gets the most room
     assert widths[1] > widths[5]
     assert widths[6] > widths[4]
+
+
+def test_repeated_text_gives_the_same_runs_and_links_stay_per_document() -> None:
+    """Runs of repeated inline text are reused; a link or an image in repeated text still gets its own
+    relationship in every document."""
+    text = "A *shared* sentence.\n\nSee [ISO](https://www.iso.org/) and ![logo](profiles/assets/brightwater-logo.png).\n"
+    ref = prepare_reference()
+    first, second = render(text, ref=ref), render(text, ref=ref)
+    for data in (first, second):
+        rels = part(data, "word/_rels/document.xml.rels")
+        assert 'Target="https://www.iso.org/" TargetMode="External"' in rels
+        assert re.search(r'Target="media/image\d+\.png"', rels)
+        check_package(data)
+    shared = [p for p in docx.Document(io.BytesIO(second)).paragraphs if p.text == "A shared sentence."]
+    assert [(r.text, bool(r.italic)) for r in shared[0].runs] == [
+        ("A ", False),
+        ("shared", True),
+        (" sentence.", False),
+    ]
+
+
+def test_runs_follow_the_reference_styles(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The same inline code written with two references uses each one's own style id."""
+    builtin_ref = prepare_reference()
+    render("Use `qmsdocs build` here.", ref=builtin_ref)
+    german = tmp_path / "german.docx"
+    with (
+        zipfile.ZipFile(io.BytesIO(render("x", ref=builtin_ref))) as source,
+        zipfile.ZipFile(german, "w") as out,
+    ):
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "word/styles.xml":
+                data = data.replace(b'w:styleId="VerbatimChar"', b'w:styleId="Quelltext"')
+            out.writestr(item, data)
+    data = render("Use `qmsdocs build` here.", ref=prepare_reference(german))
+    assert '<w:rStyle w:val="Quelltext"/>' in part(data, "word/document.xml")

@@ -77,6 +77,32 @@ def inline(node: Node, ctx: Context, fmt: Format = PLAIN) -> str:
     return "".join(out)
 
 
+#: Inline nodes whose runs depend on the document being written (a relationship, a bookmark used,
+#: a drawing id) or that are an error: their runs are never kept.
+_STATEFUL = frozenset({"link", "image", "html_inline"})
+_RUNS_LIMIT = 20_000
+
+
+def runs(node: Node, ctx: Context) -> str:
+    """The runs of a block's ``inline`` node, as :func:`inline` writes them.
+
+    The parser hands every document with the same inline text the same (shared) list of nodes, so
+    the runs made from that list are kept per reference document (style ids come from it) and reused:
+    a batch writes the same role names, table cells and sentences for every client. Text with links
+    or images is written afresh each time.
+    """
+    kids = node.children
+    kept = ctx.ref.inline_runs.get(id(kids))
+    if kept is not None and kept[0] is kids:  # the list is held by the entry, so its id is not reused
+        return kept[1]
+    xml = inline(node, ctx)
+    if all(child.type not in _STATEFUL for child in node.walk()):
+        if len(ctx.ref.inline_runs) >= _RUNS_LIMIT:
+            ctx.ref.inline_runs.clear()
+        ctx.ref.inline_runs[id(kids)] = (kids, xml)
+    return xml
+
+
 def _link(node: Node, ctx: Context, fmt: Format) -> str:
     href = str(node.attrs["href"])
     content = inline(node, ctx, (fmt[0] or ctx.ref.style("Hyperlink"), *fmt[1:]))
@@ -105,7 +131,7 @@ def heading(node: Node, ctx: Context) -> None:
     mark = len(ctx.headings)
     ctx.out.append(
         para(
-            f'<w:bookmarkStart w:id="{mark}" w:name="{bookmark}"/>{inline(content, ctx)}'
+            f'<w:bookmarkStart w:id="{mark}" w:name="{bookmark}"/>{runs(content, ctx)}'
             f'<w:bookmarkEnd w:id="{mark}"/>',
             ctx.ref.style(f"heading {level}"),
         )
@@ -119,7 +145,7 @@ def paragraph(node: Node, ctx: Context) -> None:
         ctx.out.append(PAGE_BREAK)
         return
     style = ctx.ref.style("Note" if ctx.in_quote else ("List Continue" if ctx.indent else "Normal"))
-    ctx.out.append(para(inline(content, ctx), style, _ind(ctx)))
+    ctx.out.append(para(runs(content, ctx), style, _ind(ctx)))
 
 
 def _list(node: Node, ctx: Context) -> None:
@@ -135,7 +161,7 @@ def _list(node: Node, ctx: Context) -> None:
             ctx.line = item.map[0] + 1
         children = list(item.children)
         first = children[0] if children and children[0].type == "paragraph" else None
-        text = inline(first.children[0], ctx) if first is not None else ""
+        text = runs(first.children[0], ctx) if first is not None else ""
         ctx.out.append(para(text, style, numpr))
         # further paragraphs, code, tables and nested lists of the item align with the item's text
         ctx.indent = list_indent(level)
@@ -201,7 +227,7 @@ def gfm_table(node: Node, ctx: Context) -> None:
         for cell in row.children:
             align = _ALIGN.get(str(cell.attrs.get("style", "")), "")
             jc = f'<w:jc w:val="{align}"/>' if align and align != "left" else ""
-            content = inline(cell.children[0], ctx) if cell.children else ""
+            content = runs(cell.children[0], ctx) if cell.children else ""
             out.append(para(content, heading_style if is_header else body_style, jc))
         out += [para("", body_style)] * (columns - len(out))
         cells.append(out)

@@ -11,6 +11,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from qmsdocs.docx import builtin
 from qmsdocs.docx.wml import W_NS, XML_DECL
@@ -45,6 +46,8 @@ class PreparedReference:
     section: str  # w:pgSz + w:pgMar
     text_width: int  # twips between the side margins
     warnings: list[str] = field(default_factory=list)
+    #: runs of inline text already written with these styles (see :func:`qmsdocs.docx.body.runs`)
+    inline_runs: dict[int, tuple[Any, str]] = field(default_factory=dict, repr=False)
 
     def style(self, name: str) -> str:
         """The style id for a style *name* (one the writer needs, so it is always present)."""
