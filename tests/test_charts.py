@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +169,27 @@ def test_charts_end_up_in_the_docx(profile_copy, tmp_path: Path) -> None:  # typ
     with zipfile.ZipFile(result.out_dir / report.files["docx"]) as package:
         media = {name: package.read(name) for name in package.namelist() if name.startswith("word/media/")}
     assert pngs <= set(media.values())
+
+
+def test_radar_rings_are_dashed_in_the_grid_grey() -> None:
+    """The level rings come out dashed in the grid colour, over the white background and the fill."""
+    from PIL import Image
+
+    groups = tuple((f"{n} group", 2.0 + n % 3, 4.0) for n in range(4, 11))
+    with Image.open(io.BytesIO(charts.radar_png(groups))) as png:
+        grey = png.convert("L")
+    _, _, cx, cy, radius = charts._radar_geometry(len(groups))
+    grid = round(charts._GRID / 17) * 17
+    for level in (1, 3):  # inside the filled polygon (current level >= 2) and outside it
+        ring = radius * level / 5
+        samples = [
+            grey.getpixel(
+                (
+                    round(cx + ring * math.cos(t / 180 * math.pi)),
+                    round(cy + ring * math.sin(t / 180 * math.pi)),
+                )
+            )
+            for t in range(0, 360, 2)
+        ]
+        inked = sum(value == grid for value in samples) / len(samples)
+        assert 0.2 < inked < 0.7, (level, inked)
