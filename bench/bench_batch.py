@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import resource
 import shutil
@@ -50,9 +51,10 @@ def make_profiles(folder: Path, count: int) -> list[Path]:
             data["scope"]["exclusions"] = [
                 {"clause": "8.3", "justification": f"{name} makes parts only to its customers' designs."}
             ]
-        if "self_assessment" in data:
-            for number, element in enumerate(data["self_assessment"]["elements"].values()):
-                element["level"] = 1 + (index + number) % 5
+        if "self_assessment" in data:  # scores of their own, so no two clients share a chart
+            scores = random.Random(index)
+            for element in data["self_assessment"]["elements"].values():
+                element["level"] = scores.randint(1, 5)
                 element.pop("target", None)
         for number, objective in enumerate(data.get("quality_objectives", [])):
             objective["target"] = f">= {90 + (index + number) % 9} %"

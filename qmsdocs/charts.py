@@ -76,7 +76,7 @@ def _png(image: Any) -> bytes:
     if _SCALE > 1:
         image = image.reduce(_SCALE)  # box average: ~20x faster than a Lanczos resize
     width, height = image.size
-    packed = image.point(_INDEX).convert("P").tobytes("raw", "P;4")  # two pixels per byte, rows padded
+    packed = image.point(_INDEX).tobytes("raw", "L;4")  # palette indices, two per byte, rows padded
     stride = (width + 1) // 2
     rows = b"".join(b"\0" + packed[at : at + stride] for at in range(0, len(packed), stride))
     per_metre = round(_DPI / 0.0254)
