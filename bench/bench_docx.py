@@ -102,11 +102,13 @@ def main() -> None:
         out = Path(folder)
 
         def writer_only() -> None:
+            ref.inline_runs.clear()  # runs of repeated text are reused within a pass, as in a build
             for tree, (_, meta, images) in zip(trees, documents, strict=True):
                 write_docx(tree, meta, ref, images)  # type: ignore[arg-type]
 
         def to_disk() -> None:
-            clear_inline_cache()  # each pass parses cold, as the first build of a set does
+            clear_inline_cache()  # each pass parses and writes cold, as the first build of a set does
+            ref.inline_runs.clear()
             for i, (text, meta, images) in enumerate(documents):
                 (out / f"q{i}.docx").write_bytes(write_docx(parse(text), meta, ref, images))  # type: ignore[arg-type]
 
