@@ -47,6 +47,8 @@ class Md(Markup):
 
 def escape_markdown(text: str) -> str:
     """Backslash-escape the characters that would turn plain text into Markdown structure."""
+    if _MD_SPECIAL.search(text) is None:  # most values: nothing to escape
+        return text
     return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
 
 
@@ -63,6 +65,8 @@ class _PrintError(Exception):
 
 
 def _finalize(value: Any) -> Markup:
+    if type(value) is str:  # by far the most common value, so tested first
+        return Markup(escape_markdown(value))
     if isinstance(value, Markup):
         return value
     if value is None:
