@@ -12,6 +12,8 @@ profile) is the same in every run, so it cancels out. The measured profiles are 
 ``bench_batch.py`` makes them (four in five full, each with its own self-assessment scores). Two runs
 go side by side. Python runs about 50 times slower under callgrind: with the defaults the script takes
 about half an hour on 2 cores; ``--profiles 2 --stages 0,5`` (the total only) about ten minutes.
+Last, the whole pipeline runs ``--native`` times without valgrind and its CPU time per document is
+printed (best and median), to relate the counts to this machine's speed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -42,9 +45,11 @@ def child(stage: int, folder: Path, count: int) -> None:
     profiles = sorted(folder.glob("client-*.yaml"))
     warm_up, measured = profiles[3:5], profiles[5 : 5 + count]  # a full and a minimal profile warm up
     reference = prepare_reference()
-    documents = 0
+    documents, started = 0, 0.0
     for path in [*warm_up, *measured]:
         warm = path in warm_up
+        if path == measured[0]:
+            started = time.process_time()
         if not warm and stage < 1:
             continue
         prepared = workers.prepare(path, ())
@@ -58,7 +63,7 @@ def child(stage: int, folder: Path, count: int) -> None:
                 write_markdown(rendered.text, spec.meta, tree)
             if warm or stage >= 5:
                 write_docx(tree, spec.meta, reference, rendered.images)
-    print(documents)
+    print(documents, time.process_time() - started)
 
 
 def measure(stage: int, folder: Path, count: int) -> tuple[int, int]:
@@ -83,7 +88,18 @@ def measure(stage: int, folder: Path, count: int) -> tuple[int, int]:
     match = re.search(r"Collected : (\d+)", done.stderr)
     if done.returncode != 0 or not match:
         sys.exit(f"stage {stage} failed:\n{done.stdout}\n{done.stderr[-2000:]}")
-    return int(match.group(1)), int(done.stdout.split()[-1])
+    return int(match.group(1)), int(done.stdout.split()[0])
+
+
+def native_ms(folder: Path, count: int, runs: int) -> list[float]:
+    """CPU milliseconds per document of the whole pipeline (stage 5) without valgrind, one per run."""
+    times = []
+    for _ in range(runs):
+        args = ["--child", "5", "--folder", str(folder), "--profiles", str(count)]
+        done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+        documents, seconds = done.stdout.split()
+        times.append(1000 * float(seconds) / int(documents))
+    return times
 
 
 def main() -> None:
@@ -91,6 +107,9 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=5)
     parser.add_argument(
         "--stages", default="0,1,2,3,4,5", help="runs to make, e.g. 0,5 for the total only (default: all)"
+    )
+    parser.add_argument(
+        "--native", type=int, default=5, help="runs of the whole pipeline without valgrind, timed (0: none)"
     )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
@@ -110,6 +129,7 @@ def main() -> None:
         with ThreadPoolExecutor(2) as pool:
             runs = pool.map(lambda stage: measure(stage, work, options.profiles), stages)
             counted = dict(zip(stages, runs, strict=True))
+        native = native_ms(work, options.profiles, options.native)  # after callgrind: nothing else runs
     finally:
         shutil.rmtree(work, ignore_errors=True)
     documents = max(found for _, found in counted.values())
@@ -122,6 +142,13 @@ def main() -> None:
     if len(stages) > 2:
         total = counted[stages[-1]][0] - counted[stages[0]][0]
         print(f"{'all measured stages':40} {total:15,} {total / max(documents, 1):14,.0f}")
+    if native:
+        ordered = sorted(native)
+        print(
+            f"without valgrind, CPU per document of the whole pipeline over {len(native)} runs: best "
+            f"{ordered[0]:.1f} ms, median {ordered[len(ordered) // 2]:.1f} ms (every run: "
+            f"{' '.join(f'{t:.1f}' for t in native)})"
+        )
 
 
 if __name__ == "__main__":
