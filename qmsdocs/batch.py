@@ -36,7 +36,7 @@ from qmsdocs.manifest import (
     sync,
     written_files,
 )
-from qmsdocs.paths import atomic_write, inside, safe_filename
+from qmsdocs.paths import Below, atomic_write, inside, safe_filename
 from qmsdocs.progress import Progress
 from qmsdocs.tasks import OmissionLike, ProfileOutcome, ProfileTask, quick_outcome, reset_hashes
 
@@ -159,6 +159,7 @@ def _write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRe
     out_dir = task.out_dir
     delay = float(os.environ.get(DELAY_ENV) or 0)
     old = read_manifest(out_dir)
+    below = Below(out_dir)
     previous = written_files(old)  # relative path -> hash, for everything qmsdocs wrote before
     remove_temporaries(out_dir)
     entries: dict[str, dict[str, Any]] = {d.id: d.entry for d in outcome.documents if d.blobs is None}
@@ -192,7 +193,7 @@ def _write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRe
         for relative, data in doc.blobs.items():
             digest = sha256(data)
             hashes[relative] = digest
-            path = inside(out_dir, relative)
+            path = below(relative)
             if file_hash(path) != digest:  # same bytes already there: leave the file (and its mtime) alone
                 atomic_write(path, data, durable=False)
                 changed = True
@@ -207,7 +208,7 @@ def _write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRe
             checkpoint()
             last = time.monotonic()
     for relative, expected in sorted(leftovers().items()):
-        path = inside(out_dir, relative)
+        path = below(relative)
         if not path.exists():
             continue
         if file_hash(path) == expected:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from pathlib import Path
+from pathlib import Path, PurePath
 
 _UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
 
@@ -24,6 +24,30 @@ def inside(base: Path, *parts: str) -> Path:
     if target != base and base not in target.parents:
         raise ValueError(f"path {'/'.join(parts)!r} would leave {base}")
     return target
+
+
+class Below:
+    """:func:`inside` for the many files of one output folder, resolving each folder only once.
+
+    Resolving a path costs a system call per component (about 70 µs for a document's file here, two
+    files per document); the files of a profile share one or two folders. Only the last component is
+    not resolved: a file is replaced by renaming over it, which replaces a symbolic link rather than
+    writing through it, so a link there cannot lead a write out of the folder.
+    """
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self._folders: dict[PurePath, Path] = {}
+
+    def __call__(self, relative: str) -> Path:
+        """The path of *relative* below the base; ValueError when it would leave it."""
+        path = PurePath(relative)
+        if path.name in ("", ".", "..") or path.is_absolute():
+            raise ValueError(f"path {relative!r} would leave {self.base}")
+        folder = self._folders.get(path.parent)
+        if folder is None:
+            folder = self._folders[path.parent] = inside(self.base, *path.parent.parts)
+        return folder / path.name
 
 
 def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
