@@ -193,7 +193,9 @@ def _render(spec: DocumentSpec, prepared: Prepared, formats: tuple[str, ...], re
 
         files["docx"] = f"{meta.file_stem}.docx"
         blobs[files["docx"]] = write_docx(tree, meta, reference, rendered.images)
-    used = [p for p in (meta.logo,) if p is not None] + _local_images(tree, meta.base_dir)
+    used = [p for p in (meta.logo,) if p is not None]
+    if "![" in rendered.text:  # no image syntax, no image: skip walking every node of the tree
+        used += _local_images(tree, meta.base_dir)
     entry = identity(spec)
     entry["files"] = files
     entry["assets"] = {str(path): file_hashes()(path) or "" for path in used}

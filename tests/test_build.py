@@ -191,6 +191,27 @@ def test_logo_change_rebuilds_docx(profile_copy: ProfileCopy, tmp_path: Path) ->
     assert result.written  # the logo is embedded in the Word files
 
 
+def test_image_in_a_template_body_is_an_input_of_its_document(
+    profile_copy: ProfileCopy, tmp_path: Path
+) -> None:
+    source = profile_copy("minimal.yaml")
+    out = tmp_path / "out"
+    layer = form_layer(tmp_path, {"FRM-91": "Site plan"})
+    form = layer / "forms" / "f0.md.j2"
+    form.write_text(
+        form.read_text(encoding="utf-8").replace("{% endblock %}", "![Site plan](plan.png)\n{% endblock %}"),
+        encoding="utf-8",
+    )
+    image = source.parent / "plan.png"
+    image.write_bytes(png((10, 80, 160)))
+    first = build([source], out, formats=["md", "docx"], templates=[layer], jobs=1)
+    assert first.ok, first.profiles[0].errors
+    image.write_bytes(png((200, 30, 30)))
+    result = build([source], out, formats=["md", "docx"], templates=[layer], jobs=1).profiles[0]
+    assert result.rendered == ["FRM-91"]  # only the document showing the image
+    assert result.written == ["FRM-91"]  # its Word file embeds the new picture
+
+
 def test_reference_docx_change_rebuilds_docx(profile_copy: ProfileCopy, tmp_path: Path) -> None:
     source = profile_copy("minimal.yaml")
     out = tmp_path / "out"
