@@ -18,6 +18,7 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import text_join
+from markdown_it.token import Token
 
 #: A line that asks for a page break in DOCX output and stays invisible in Markdown viewers.
 PAGE_BREAK = "<!-- pagebreak -->"
@@ -78,22 +79,27 @@ def _inline_cached(state: Any) -> None:
     md, env = state.md, state.env
     use_cache = not env.get("references")
     for token in state.tokens:
-        if token.type != "inline":
-            continue
-        nodes = _INLINE.get(token.content) if use_cache else None
-        if nodes is None:
-            token.children = []
-            md.inline.parse(token.content, md, env, token.children)
-            text_join(SimpleNamespace(tokens=[token]))  # the only part of the state it reads
-            holder = Node("inline")
-            _nest(token.children, holder)
-            nodes = holder.children
-            token.children = []
-            if use_cache:
-                if len(_INLINE) >= _INLINE_LIMIT:
-                    _INLINE.clear()
-                _INLINE[token.content] = nodes
-        token.meta = {"nodes": nodes}
+        if token.type == "inline":
+            token.meta = {"nodes": inline_nodes(token.content, md, env, use_cache)}
+
+
+def inline_nodes(content: str, md: MarkdownIt, env: dict[str, Any], use_cache: bool = True) -> list[Node]:
+    """The nested inline nodes of *content* (one list shared by every caller with the same text when
+    *use_cache*): markdown-it's inline parse followed by its ``text_join`` rule."""
+    nodes = _INLINE.get(content) if use_cache else None
+    if nodes is None:
+        children: list[Token] = []
+        md.inline.parse(content, md, env, children)
+        token = Token("inline", "", 0, content=content, children=children)
+        text_join(SimpleNamespace(tokens=[token]))  # type: ignore[arg-type]  # the only part it reads
+        holder = Node("inline")
+        _nest(token.children or [], holder)
+        nodes = holder.children
+        if use_cache:
+            if len(_INLINE) >= _INLINE_LIMIT:
+                _INLINE.clear()
+            _INLINE[content] = nodes
+    return nodes
 
 
 class Node:
@@ -167,7 +173,21 @@ def _nest(tokens: Sequence[Any], parent: Node) -> None:
 
 
 def parse(text: str) -> Node:
-    """Parse Markdown *text* into a tree whose root has type ``root``."""
+    """Parse Markdown *text* into a tree whose root has type ``root``.
+
+    The block forms our templates write are read directly (:mod:`qmsdocs.blocks`, several times faster);
+    any other document goes through markdown-it's block rules. Both give the same tree.
+    """
+    from qmsdocs.blocks import parse_blocks  # it builds on this module's Node
+
+    md, env = parser(), dict[str, Any]()
+    tree = parse_blocks(text, lambda content: inline_nodes(content, md, env))
+    return tree if tree is not None else parse_with_markdown_it(text)
+
+
+def parse_with_markdown_it(text: str) -> Node:
+    """:func:`parse` with markdown-it's block rules for every document (the reference the tests compare
+    the direct reader with)."""
     root = Node("root")
     _nest(parser().parse(text), root)
     return root
