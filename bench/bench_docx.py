@@ -2,9 +2,10 @@
 
 Run: ``python bench/bench_docx.py [--repeat 5]``. The documents are the rendered Markdown of the bundled
 example profiles (every document of every profile under ``profiles/``). Prints, for qmsdocs, the CPU time
-per document of ``write_docx`` alone and of the whole Markdown-to-disk path (parse + ``write_docx`` +
-writing the file), the same rates for pandoc on a sample of the documents, their ratio, and the cold
-import time of ``qmsdocs.docx``.
+per document of ``write_docx`` alone, of the Markdown-to-disk path (parse + ``write_docx`` + writing the
+file) and of the whole render-to-disk path (template + charts, parse, both writers, both files), the
+same rates for pandoc on a sample of the documents, their ratio, and the cold import time of
+``qmsdocs.docx``.
 
 Shared machines are noisy (this project's 2-core VM swings by 2x between identical runs), so every qmsdocs
 figure is the best of ``--repeat`` passes over all the documents, as ``timeit`` reports it, with the
@@ -26,9 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from qmsdocs import charts  # noqa: E402
 from qmsdocs.docx import prepare_reference, write_docx  # noqa: E402
 from qmsdocs.library import TemplateLibrary  # noqa: E402
 from qmsdocs.markdown import clear_inline_cache, parse  # noqa: E402
+from qmsdocs.md_writer import write_markdown  # noqa: E402
 from qmsdocs.plan import plan  # noqa: E402
 from qmsdocs.profile import load_profile  # noqa: E402
 from qmsdocs.render import render  # noqa: E402
@@ -37,17 +40,24 @@ from qmsdocs.workers import rendering_gc  # noqa: E402
 PANDOC_DOCS = 20
 
 
-def example_set() -> list[tuple[str, object, dict[str, bytes]]]:
-    """(Markdown, document metadata, in-memory images) of every document of every bundled example."""
+def example_set() -> tuple[list[tuple[str, object, dict[str, bytes]]], Callable[[], list[tuple]]]:
+    """(Markdown, document metadata, in-memory images) of every document of every bundled example, and a
+    function that renders them all again (the template step of the render-to-disk path)."""
     library = TemplateLibrary()
-    documents = []
+    work = []
     for source in sorted((ROOT / "profiles").glob("*.yaml")):
         profile = load_profile(source)
         the_plan = plan(profile, library)
-        for spec in the_plan.documents:
+        work += [(spec, profile, the_plan) for spec in the_plan.documents]
+
+    def render_all() -> list[tuple]:
+        results = []
+        for spec, profile, the_plan in work:
             rendered = render(spec, profile, the_plan, library)
-            documents.append((rendered.text, spec.meta, rendered.images))
-    return documents
+            results.append((rendered.text, spec.meta, rendered.images))
+        return results
+
+    return render_all(), render_all
 
 
 def cpu_ms_per_doc(work: Callable[[], None], count: int, repeat: int) -> tuple[float, float]:
@@ -93,7 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
     options = parser.parse_args()
-    documents = example_set()
+    documents, render_all = example_set()
     count = len(documents)
     ref = prepare_reference()  # once per process, as a build does
     trees = [parse(text) for text, _, _ in documents]
@@ -112,12 +122,26 @@ def main() -> None:
             for i, (text, meta, images) in enumerate(documents):
                 (out / f"q{i}.docx").write_bytes(write_docx(parse(text), meta, ref, images))  # type: ignore[arg-type]
 
+        def render_to_disk() -> None:
+            charts.radar_png.cache_clear()  # each profile's charts are drawn, as in a build
+            charts.gaps_png.cache_clear()
+            clear_inline_cache()
+            ref.inline_runs.clear()
+            for i, (text, meta, images) in enumerate(render_all()):
+                tree = parse(text)
+                (out / f"r{i}.md").write_text(write_markdown(text, meta, tree), encoding="utf-8")  # type: ignore[arg-type]
+                (out / f"r{i}.docx").write_bytes(write_docx(tree, meta, ref, images))  # type: ignore[arg-type]
+                for name, data in images.items():
+                    (out / f"r{i}-{Path(name).name}").write_bytes(data)
+
         with rendering_gc():  # the garbage-collector setting a build's workers render with
             writer = cpu_ms_per_doc(writer_only, count, options.repeat)
             path = cpu_ms_per_doc(to_disk, count, options.repeat)
+            whole = cpu_ms_per_doc(render_to_disk, count, options.repeat)
         print(f"{count} documents: the bundled example set; best (median) of {options.repeat} passes")
         report("write_docx alone, CPU", per_doc(writer))
         report("parse + write_docx + write, CPU", per_doc(path) + "  <- Markdown to disk; target 250/s")
+        report("render + parse + md + docx, CPU", per_doc(whole) + "  <- whole render-to-disk path")
         report("average .docx size", f"{sum(p.stat().st_size for p in out.glob('q*.docx')) // count} bytes")
         if shutil.which("pandoc"):
             sample = [documents[i * count // PANDOC_DOCS][0] for i in range(PANDOC_DOCS)]
