@@ -6,6 +6,7 @@ import random
 from pathlib import Path
 
 import pytest
+from tree_helpers import shape
 
 from qmsdocs.blocks import parse_blocks
 from qmsdocs.library import TemplateLibrary
@@ -19,19 +20,6 @@ def direct(text: str) -> Node | None:
     """The direct reader's tree, or None where it leaves the document to markdown-it."""
     env: dict[str, object] = {}
     return parse_blocks(text, lambda content: inline_nodes(content, parser(), env))
-
-
-def shape(node: Node) -> tuple:
-    return (
-        node.type,
-        node.tag,
-        node.map,
-        node.content,
-        node.markup,
-        node.info,
-        dict(node.attrs),
-        [shape(child) for child in node.children],
-    )
 
 
 READ_DIRECTLY = [

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
+from tree_helpers import shape
 
 from qmsdocs.library import TemplateLibrary
 from qmsdocs.markdown import Node, _nest, clear_inline_cache, parse, parser, split_table_row
@@ -21,19 +22,6 @@ def _reference(text: str) -> Node:
     return root
 
 
-def _shape(node: Node) -> tuple:
-    return (
-        node.type,
-        node.tag,
-        node.map,
-        node.content,
-        node.markup,
-        node.info,
-        dict(node.attrs),
-        [_shape(child) for child in node.children],
-    )
-
-
 EDGES = [
     "Fish &amp; chips \\* not emphasis &copy; 2026 `code &amp;`\n",
     '![A *bold* &amp; alt](chart.png "width=15cm") and **strong _nested_ ~~struck~~**\n',
@@ -46,8 +34,8 @@ EDGES = [
 @pytest.mark.parametrize("text", EDGES)
 def test_tree_equals_markdown_it_cold_and_cached(text: str) -> None:
     clear_inline_cache()
-    assert _shape(parse(text)) == _shape(_reference(text))  # fills the cache
-    assert _shape(parse(text)) == _shape(_reference(text))  # served from it
+    assert shape(parse(text)) == shape(_reference(text))  # fills the cache
+    assert shape(parse(text)) == shape(_reference(text))  # served from it
 
 
 def test_reference_definitions_bypass_the_inline_cache() -> None:
@@ -55,7 +43,7 @@ def test_reference_definitions_bypass_the_inline_cache() -> None:
     clear_inline_cache()
     for text in (plain, defined, plain, defined):
         tree = parse(text)
-        assert _shape(tree) == _shape(_reference(text))
+        assert shape(tree) == shape(_reference(text))
     assert any(n.type == "link" for n in parse(defined).walk())
     assert not any(n.type == "link" for n in parse(plain).walk())
 
@@ -71,7 +59,7 @@ def test_every_example_document_parses_as_markdown_it_does(profiles_dir: Path) -
     clear_inline_cache()
     for _ in range(2):  # the second pass is served from the cache
         for text in texts:
-            assert _shape(parse(text)) == _shape(_reference(text))
+            assert shape(parse(text)) == shape(_reference(text))
 
 
 def _markdown_it_escaped_split():  # type: ignore[no-untyped-def]
