@@ -8,6 +8,13 @@ quadrupled the pixels to fill and the memory to touch, for no visible gain) and 
 anti-aliased; the PNG keeps 16 grey levels as a 4-bit palette. Pillow is imported only inside the drawing
 functions, so importing this module (and ``qmsdocs --help``) stays fast. Each chart is drawn at most
 once per content: the drawing functions are cached on their (hashable) input.
+
+Some parts of a chart recur from chart to chart (the dashed grids and the hatched bars in every client's
+charts of a batch), so they are kept, bounded, as the masks and tiles Pillow draws for them and stamped
+into each new chart: the dashed grids as masks drawn on a canvas of the chart's size, the hatching as
+tiles keyed by the exact line offsets. Each is drawn by the same calls with the same coordinates as
+drawing it in place, so the pixels are the same. Text is drawn by Pillow every time: caching its glyph
+masks would mean copying Pillow's text placement and line layout, which may change between versions.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ _PT = _DPI / 72 * _SCALE  # pixels (at drawing scale) per typographic point
 # Grey levels of the "L" (8-bit grey) image: 0 black, 255 white. The PNG keeps 16 evenly spaced levels
 # (multiples of 17) as a 4-bit palette: enough for anti-aliased text, smaller and faster to encode.
 _BLACK, _DARK, _GRID, _FILL, _WHITE = 0, 85, 170, 221, 255
+_GRID_WIDTH = max(1, round(0.8 * _PT))  # pixels: the dashed grid lines
 _INDEX = [round(v / 17) for v in range(256)]  # grey value -> palette index 0..15
 _PALETTE = bytes(i * 17 for i in range(16) for _ in "RGB")
 _IMPORTANCE_HATCH = {1: "", 2: "/", 3: "x"}
@@ -46,6 +54,7 @@ _IMPORTANCE_NAME = {1: "low importance", 2: "medium importance", 3: "high import
 RadarData = tuple[tuple[str, float, float], ...]  # (group label, mean level, mean target)
 GapData = tuple[tuple[str, int, int], ...]  # (element label, gap, importance)
 Point = tuple[float, float]
+Stamp = tuple[Any, tuple[int, int]]  # a mask ("L" image, 255 = ink) and where its top left corner goes
 
 
 @lru_cache(maxsize=8)
@@ -151,27 +160,49 @@ def _line_sample(draw: Any, x: float, y: float, length: float, style: str, shape
 def _hatch(image: Any, box: tuple[float, float, float, float], pattern: str, spacing: float) -> None:
     """Hatch lines in *box*, clipped to it: "/" diagonal, "x" cross-hatch; anchored to the image origin
     so neighbouring bars line up."""
-    from PIL import Image, ImageDraw
-
     x0, y0, x1, y1 = (round(v) for v in box)
     w, h = x1 - x0, y1 - y0
     if not pattern or w <= 0 or h <= 0:
         return
-    tile = Image.new("L", (w, h), _FILL)
-    pen = ImageDraw.Draw(tile)
-    width = max(1, round(0.9 * _PT))
-    # "/" lines: x + y = k * spacing (image coordinates, y down); "\\" lines: x - y = k * spacing
-    first = math.floor((x0 + y0) / spacing) * spacing
-    k = first
+    # "/" lines: x + y = k * spacing (image coordinates, y down); "\\" lines: x - y = k * spacing; each
+    # kept as its offset in the tile, the x where it meets the tile's top edge
+    slashes = []
+    k = math.floor((x0 + y0) / spacing) * spacing
     while k <= x1 + y1 + spacing:
-        pen.line([(k - x0 - y0 - h, h), (k - x0 - y0, 0)], fill=_BLACK, width=width)
+        slashes.append(k - x0 - y0)
         k += spacing
+    backslashes = []
     if pattern == "x":
         k = math.floor((x0 - y1) / spacing) * spacing
         while k <= x1 - y0 + spacing:
-            pen.line([(k - x0 + y0, 0), (k - x0 + y0 + h, h)], fill=_BLACK, width=width)
+            backslashes.append(k - x0 + y0)
             k += spacing
-    image.paste(tile, (x0, y0))
+    image.paste(_hatch_tile(w, h, tuple(slashes), tuple(backslashes)), (x0, y0))
+
+
+@lru_cache(maxsize=128)
+def _hatch_tile(w: int, h: int, slashes: tuple[float, ...], backslashes: tuple[float, ...]) -> Any:
+    """A *w* x *h* tile of bar fill with the hatch lines at these offsets. The same bar in the same place
+    (the same row and gap in the charts of a batch) gives the same offsets, and drawing each tile's
+    lines one by one was a tenth of the bar chart's time. Holds up to 128 tiles of at most 1800 x 60 px,
+    about 30 kB on average: 4 MB when full."""
+    from PIL import Image, ImageDraw
+
+    tile = Image.new("L", (w, h), _FILL)
+    pen = ImageDraw.Draw(tile)
+    width = max(1, round(0.9 * _PT))
+    for at in slashes:
+        pen.line([(at - h, h), (at, 0)], fill=_BLACK, width=width)
+    for at in backslashes:
+        pen.line([(at, 0), (at + h, h)], fill=_BLACK, width=width)
+    return tile
+
+
+@lru_cache(maxsize=1024)
+def _length(text: str, points: float) -> float:
+    """The advance width of *text* in pixels (Pillow's ``getlength``): the labels recur in every chart
+    of a batch. Holds one float per (text, size): a few kB."""
+    return float(_font(points).getlength(text))
 
 
 def _text(draw: Any, xy: Point, text: str, size: float, anchor: str, fill: int = _BLACK) -> None:
@@ -195,23 +226,61 @@ def _radar_geometry(count: int) -> tuple[int, int, float, float, float]:
     return width, height, width / 2, height * 0.46, height * 0.31
 
 
-@lru_cache(maxsize=8)
-def _radar_grid(count: int) -> Any:
-    """The dashed level rings and spokes of a radar with *count* groups, as a mask (255 where the grid
-    is inked). They depend only on the number of groups, and dashing them point by point was half of
-    the radar's drawing time; pasting the grid colour through this mask gives the same pixels."""
+def _inked(mask: Any, box: tuple[int, int, int, int] | None = None) -> Stamp | None:
+    """The part of *mask* (or of its *box*, which must hold all the ink looked for) that is inked, and
+    where it goes; None if nothing is. Stamping a colour through it changes the pixels that stamping
+    through the whole mask would, without blending the blank rest."""
+    if box is not None:
+        part, (left, top) = mask.crop(box), box[:2]
+    else:
+        part, left, top = mask, 0, 0
+    ink = part.getbbox()
+    return None if ink is None else (part.crop(ink), (left + ink[0], top + ink[1]))
+
+
+def _grid_canvas(size: tuple[int, int], lines: list[list[Point]]) -> Any:
+    """The dashed grid *lines* drawn with ink 255 on a blank canvas of the chart's *size*: the same dashes
+    on a canvas of the same size give the same pixels, so stamping the grid colour through this mask
+    gives what drawing the dashes in that colour on the chart gives."""
     from PIL import Image, ImageDraw
 
-    width, height, cx, cy, radius = _radar_geometry(count)
-    mask = Image.new("L", (width, height), 0)
+    mask = Image.new("L", size, 0)
     draw = ImageDraw.Draw(mask)
-    grid = max(1, round(0.8 * _PT))
-    for level in (1, 2, 3, 4):
-        _dashed(draw, _circle(cx, cy, radius * level / 5), 1.2 * _PT, 2 * _PT, 255, grid)
-    for i in range(count):
-        end = _polar(cx, cy, radius, 2 * math.pi * i / count, 5)
-        _dashed(draw, [(cx, cy), end], 1.2 * _PT, 2 * _PT, 255, grid)
+    for points in lines:
+        _dashed(draw, points, 1.2 * _PT, 2 * _PT, 255, _GRID_WIDTH)
     return mask
+
+
+@lru_cache(maxsize=8)
+def _radar_grid(count: int) -> Stamp | None:
+    """The dashed level rings and spokes of a radar with *count* groups, as an inked mask. They depend
+    only on the number of groups, and dashing them point by point was half of the radar's drawing time.
+    Holds one mask of the rings' square (about 930 x 930 px, 0.9 MB) per group count."""
+    width, height, cx, cy, radius = _radar_geometry(count)
+    rings = [_circle(cx, cy, radius * level / 5) for level in (1, 2, 3, 4)]
+    spokes = [[(cx, cy), _polar(cx, cy, radius, 2 * math.pi * i / count, 5)] for i in range(count)]
+    return _inked(_grid_canvas((width, height), rings + spokes))
+
+
+@lru_cache(maxsize=16)
+def _gaps_grid(
+    size: tuple[int, int], xs: tuple[float, ...], top: float, bottom: float
+) -> tuple[Stamp | None, ...]:
+    """The dashed vertical grid lines of the bar chart at *xs*, one inked mask each (cropped apart, so
+    that stamping them does not blend the plot between them). Their hundreds of dashes were a tenth of
+    the chart's drawing time, and the charts with the same widest label and number of elements (the
+    clients of a batch) share them. Holds four masks of about 3 x 2000 px (6 kB) per layout."""
+    canvas = _grid_canvas(size, [[(x, top), (x, bottom)] for x in xs])
+    reach = 2 * _GRID_WIDTH + 1  # beyond a dash's half width: a line's band holds all of its ink
+    y0, y1 = int(top) - reach, int(bottom) + reach + 1
+    return tuple(_inked(canvas, (int(x) - reach, y0, int(x) + reach + 1, y1)) for x in xs)
+
+
+def _stamp_grid(draw: Any, grid: Stamp | None) -> None:
+    """Ink the grid colour through a cached grid mask (nothing for None: an empty grid)."""
+    if grid is not None:
+        mask, origin = grid
+        draw.bitmap(origin, mask, fill=_GRID)
 
 
 @lru_cache(maxsize=32)
@@ -235,7 +304,7 @@ def radar_png(groups: RadarData) -> bytes:
     target = [at(a, g[2]) for a, g in zip(angles, groups, strict=True)]
     if count >= 3:
         draw.polygon(current, fill=_FILL)
-    image.paste(_GRID, (0, 0, width, height), _radar_grid(count))  # the dashed rings and spokes
+    _stamp_grid(draw, _radar_grid(count))  # the dashed rings and spokes
     draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), outline=_BLACK, width=round(0.8 * _PT))
     # target: dashed, dark grey squares; current: solid black circles (drawn last, on top)
     dash_width = round(1.6 * _PT)
@@ -277,16 +346,15 @@ def radar_png(groups: RadarData) -> bytes:
             spacing=line_gap,
         )
     # legend below the chart
-    font = _font(label_size)
     sample = 22 * _PT
     entries = [("Current level", "-", "o", _BLACK), ("Target level", "--", "s", _DARK)]
-    widths = [sample + 6 * _PT + font.getlength(name) for name, *_ in entries]
+    widths = [sample + 6 * _PT + _length(name, label_size) for name, *_ in entries]
     spacing = 18 * _PT
     x = (width - sum(widths) - spacing * (len(entries) - 1)) / 2
     y = height - 14 * _PT
     for (name, style, shape, fill), entry in zip(entries, widths, strict=True):
         _line_sample(draw, x, y, sample, style, shape, fill)
-        draw.text((x + sample + 6 * _PT, y), name, font=font, fill=_BLACK, anchor="lm")
+        _text(draw, (x + sample + 6 * _PT, y), name, label_size, "lm")
         x += entry + spacing
     return _png(image)
 
@@ -298,7 +366,7 @@ def gaps_png(elements: GapData) -> bytes:
     from PIL import Image, ImageDraw
 
     label_size, tick_size = 8.0, 9.0
-    label_font, tick_font = _font(label_size), _font(tick_size)
+    tick_font = _font(tick_size)
     row = 0.28 * _DPI * _SCALE  # pixels per element
     top = 0.2 * _DPI * _SCALE
     bottom = 0.95 * _DPI * _SCALE  # tick labels, axis title and legend
@@ -309,7 +377,7 @@ def gaps_png(elements: GapData) -> bytes:
     draw = ImageDraw.Draw(image)
 
     labels = [label for label, _, _ in elements]
-    widest = max((label_font.getlength(label) for label in labels), default=0)
+    widest = max((_length(label, label_size) for label in labels), default=0)
     left = min(widest + 8 * _PT, width * 0.55)
     right = width - 8 * _PT
     bottom_axis = top + row * len(elements)
@@ -318,9 +386,8 @@ def gaps_png(elements: GapData) -> bytes:
     def x_of(value: float) -> float:
         return left + (right - left) * value / x_max
 
-    grid = max(1, round(0.8 * _PT))
-    for tick in (1, 2, 3, 4):
-        _dashed(draw, [(x_of(tick), top), (x_of(tick), bottom_axis)], 1.2 * _PT, 2 * _PT, _GRID, grid)
+    for rule in _gaps_grid((width, height), tuple(x_of(tick) for tick in (1, 2, 3, 4)), top, bottom_axis):
+        _stamp_grid(draw, rule)
     bar = 0.7 * row
     for index, (label, gap, importance) in enumerate(elements):
         middle = top + row * (index + 0.5)
@@ -343,7 +410,7 @@ def gaps_png(elements: GapData) -> bytes:
     # legend: the importances in use, in a row under the axis title
     used = sorted({importance for _, _, importance in elements})
     swatch_w, swatch_h = 20 * _PT, 10 * _PT
-    entries = [(i, swatch_w + 5 * _PT + label_font.getlength(_IMPORTANCE_NAME[i])) for i in used]
+    entries = [(i, swatch_w + 5 * _PT + _length(_IMPORTANCE_NAME[i], label_size)) for i in used]
     spacing = 16 * _PT
     total = sum(w for _, w in entries) + spacing * max(len(entries) - 1, 0)
     x = max(8 * _PT, min((left + right - total) / 2, width - 8 * _PT - total))  # under the plot if it fits

@@ -193,3 +193,88 @@ def test_radar_rings_are_dashed_in_the_grid_grey() -> None:
         ]
         inked = sum(value == grid for value in samples) / len(samples)
         assert 0.2 < inked < 0.7, (level, inked)
+
+
+def _grey_ramp(size: tuple[int, int]):  # type: ignore[no-untyped-def]
+    """An "L" image whose every pixel differs from its neighbours: nothing drawn over it goes unseen."""
+    from PIL import Image
+
+    width, height = size
+    return Image.frombytes(
+        "L", size, bytes((3 * x + 5 * y) % 256 for y in range(height) for x in range(width))
+    )
+
+
+@pytest.mark.parametrize("pattern", ["/", "x"])
+def test_hatch_tiles_from_the_cache_match_lines_drawn_in_place(pattern: str) -> None:
+    """A cached hatch tile gives the pixels of the hatch lines drawn afresh into the box, at any phase of
+    the pattern and in boxes reused from the cache."""
+    from PIL import Image, ImageDraw
+
+    spacing, width = 25.0, 4
+    boxes = [(103.4, 72.6, 412.2, 131.4), (103.4, 156.6, 987.5, 215.4), (41.0, 7.0, 60.0, 49.0), (0, 0, 7, 3)]
+    charts._hatch_tile.cache_clear()
+    for box in boxes * 2:  # the second round from the cache
+        x0, y0, x1, y1 = (round(v) for v in box)
+        w, h = x1 - x0, y1 - y0
+        tile = Image.new("L", (w, h), charts._FILL)
+        pen = ImageDraw.Draw(tile)
+        k = math.floor((x0 + y0) / spacing) * spacing
+        while k <= x1 + y1 + spacing:  # "/": x + y = k, in image coordinates
+            pen.line([(k - x0 - y0 - h, h), (k - x0 - y0, 0)], fill=charts._BLACK, width=width)
+            k += spacing
+        k = math.floor((x0 - y1) / spacing) * spacing
+        while pattern == "x" and k <= x1 - y0 + spacing:  # "\": x - y = k
+            pen.line([(k - x0 + y0, 0), (k - x0 + y0 + h, h)], fill=charts._BLACK, width=width)
+            k += spacing
+        expected, drawn = _grey_ramp((1000, 240)), _grey_ramp((1000, 240))
+        expected.paste(tile, (x0, y0))
+        charts._hatch(drawn, box, pattern, spacing)
+        assert drawn.tobytes() == expected.tobytes(), box
+    assert charts._hatch_tile.cache_info().hits == len(boxes)
+
+
+def test_grid_masks_give_the_pixels_of_dashes_drawn_in_place() -> None:
+    """The cached grids (radar rings and spokes, the bar chart's vertical lines) stamped in the grid grey
+    change exactly the pixels that dashing the lines in that grey changes, over any background."""
+    from PIL import ImageDraw
+
+    dash, gap = 1.2 * charts._PT, 2 * charts._PT
+    width, height, cx, cy, radius = charts._radar_geometry(5)
+    expected, drawn = _grey_ramp((width, height)), _grey_ramp((width, height))
+    pen = ImageDraw.Draw(expected)
+    for level in (1, 2, 3, 4):
+        charts._dashed(
+            pen, charts._circle(cx, cy, radius * level / 5), dash, gap, charts._GRID, charts._GRID_WIDTH
+        )
+    for i in range(5):
+        end = charts._polar(cx, cy, radius, 2 * math.pi * i / 5, 5)
+        charts._dashed(pen, [(cx, cy), end], dash, gap, charts._GRID, charts._GRID_WIDTH)
+    charts._stamp_grid(ImageDraw.Draw(drawn), charts._radar_grid(5))
+    assert drawn.tobytes() == expected.tobytes()
+
+    size, xs, top, bottom = (900, 700), (310.25, 477.5, 644.75, 812.0000000001), 60.0, 648.0000000001
+    expected, drawn = _grey_ramp(size), _grey_ramp(size)
+    for x in xs:
+        charts._dashed(
+            ImageDraw.Draw(expected), [(x, top), (x, bottom)], dash, gap, charts._GRID, charts._GRID_WIDTH
+        )
+    for rule in charts._gaps_grid(size, xs, top, bottom):
+        charts._stamp_grid(ImageDraw.Draw(drawn), rule)
+    assert drawn.tobytes() == expected.tobytes()
+
+
+def test_charts_drawn_from_warm_part_caches_are_identical(brightwater: Profile) -> None:
+    """Redrawing a chart from the cached grids and hatch tiles gives the same PNG as drawing it with every
+    cache empty (the cached parts are never drawn over)."""
+    a = assess(brightwater)
+    assert a is not None
+    for cache in (charts._length, charts._hatch_tile, charts._radar_grid, charts._gaps_grid):
+        cache.cache_clear()
+    charts.radar_png.cache_clear()
+    charts.gaps_png.cache_clear()
+    cold = [charts.draw(kind, a) for kind in charts.KINDS]
+    charts.radar_png.cache_clear()
+    charts.gaps_png.cache_clear()
+    assert [charts.draw(kind, a) for kind in charts.KINDS] == cold
+    assert charts._hatch_tile.cache_info().hits > 0
