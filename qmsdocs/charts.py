@@ -9,12 +9,14 @@ anti-aliased; the PNG keeps 16 grey levels as a 4-bit palette. Pillow is importe
 functions, so importing this module (and ``qmsdocs --help``) stays fast. Each chart is drawn at most
 once per content: the drawing functions are cached on their (hashable) input.
 
-Some parts of a chart recur from chart to chart (the dashed grids and the hatched bars in every client's
-charts of a batch), so they are kept, bounded, as the masks and tiles Pillow draws for them and stamped
-into each new chart: the dashed grids as masks drawn on a canvas of the chart's size, the hatching as
-tiles keyed by the exact line offsets. Each is drawn by the same calls with the same coordinates as
-drawing it in place, so the pixels are the same. Text is drawn by Pillow every time: caching its glyph
-masks would mean copying Pillow's text placement and line layout, which may change between versions.
+Some parts of a chart recur from chart to chart (the element titles, ticks and legends, the dashed grids
+and the hatched bars in every client's charts of a batch), so they are kept, bounded, as the masks and
+tiles Pillow draws for them and stamped into each new chart: a line of text as Pillow's ``text`` draws
+it on a canvas at the same fractional position, the dashed grids as masks drawn on a canvas of the
+chart's size, the hatching as tiles keyed by the exact line offsets. Each is drawn by the same public
+Pillow calls with the same coordinates as drawing it in place, so the pixels are the same (the tests
+compare them). Multi-line labels and the haloed level numbers of the radar are drawn in place: their
+parts overlap, and blending them on a canvas first could round differently.
 """
 
 from __future__ import annotations
@@ -207,7 +209,38 @@ def _length(text: str, points: float) -> float:
 
 def _text(draw: Any, xy: Point, text: str, size: float, anchor: str, fill: int = _BLACK) -> None:
     """One line of text at *xy*; *anchor* is Pillow's two-letter text anchor ("lm", "ma", ...)."""
-    draw.text(xy, text, font=_font(size), fill=fill, anchor=anchor)
+    x, y = xy
+    stamp = _text_stamp(text, size, anchor, math.modf(x)[0], math.modf(y)[0])
+    if stamp is not None:
+        mask, (dx, dy) = stamp
+        draw.bitmap((int(x) + dx, int(y) + dy), mask, fill=fill)
+
+
+@lru_cache(maxsize=512)
+def _text_stamp(text: str, size: float, anchor: str, fx: float, fy: float) -> Stamp | None:
+    """The ink of one line of *text* as Pillow draws it at a position whose fractional parts are *fx*,
+    *fy* (they shift the glyphs within a pixel), as a mask and its offset from the position's integer
+    part. Drawn by Pillow's own ``text`` on a black canvas, an integer distance from the origin so the
+    glyphs are the same; stamping a colour through it blends exactly as ``text`` does on the chart.
+    Rendering the glyphs is most of a chart's text time and the labels recur (every client's bar chart
+    has the same element titles, ticks and legend at the same places). Holds up to 512 masks of one
+    line, 1-30 kB each."""
+    from PIL import Image, ImageDraw
+
+    font = _font(size)
+    left, top, right, bottom = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox(
+        (fx, fy), text, font=font, anchor=anchor
+    )
+    # shifted by whole pixels, and never to a negative position (Pillow truncates towards zero, which
+    # would change the fractional part that places the glyphs)
+    ox, oy = max(0, 2 - math.floor(left)), max(0, 2 - math.floor(top))
+    canvas = Image.new("L", (math.ceil(right) + ox + 2, math.ceil(bottom) + oy + 2), 0)
+    ImageDraw.Draw(canvas).text((fx + ox, fy + oy), text, font=font, fill=255, anchor=anchor)
+    stamp = _inked(canvas)
+    if stamp is None:
+        return None
+    mask, (x0, y0) = stamp
+    return mask, (x0 - ox, y0 - oy)
 
 
 def _align(horizontal: str) -> str:

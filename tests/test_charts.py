@@ -265,11 +265,17 @@ def test_grid_masks_give_the_pixels_of_dashes_drawn_in_place() -> None:
 
 
 def test_charts_drawn_from_warm_part_caches_are_identical(brightwater: Profile) -> None:
-    """Redrawing a chart from the cached grids and hatch tiles gives the same PNG as drawing it with every
+    """Redrawing a chart from the cached text, grids and hatch tiles gives the same PNG as drawing it with every
     cache empty (the cached parts are never drawn over)."""
     a = assess(brightwater)
     assert a is not None
-    for cache in (charts._length, charts._hatch_tile, charts._radar_grid, charts._gaps_grid):
+    for cache in (
+        charts._length,
+        charts._text_stamp,
+        charts._hatch_tile,
+        charts._radar_grid,
+        charts._gaps_grid,
+    ):
         cache.cache_clear()
     charts.radar_png.cache_clear()
     charts.gaps_png.cache_clear()
@@ -278,3 +284,29 @@ def test_charts_drawn_from_warm_part_caches_are_identical(brightwater: Profile) 
     charts.gaps_png.cache_clear()
     assert [charts.draw(kind, a) for kind in charts.KINDS] == cold
     assert charts._hatch_tile.cache_info().hits > 0
+
+
+@pytest.mark.parametrize(
+    ("xy", "anchor"),
+    [
+        ((1378.3333333333335, 216.13333333333335), "ma"),  # the bar chart's axis title
+        ((412.37, 25.5), "rm"),
+        ((300.0, 99.91), "lm"),
+        ((3.2, 0.6), "lm"),  # at the image's edge: part of the text falls outside
+    ],
+)
+def test_text_stamped_from_the_cache_gives_the_pixels_pillow_draws(
+    xy: tuple[float, float], anchor: str
+) -> None:
+    """Text drawn through the mask cache (a miss, then a hit) is pixel for pixel Pillow's own text."""
+    from PIL import ImageDraw
+
+    text = "Gap to target (levels) 8.3 Wg"
+    expected = _grey_ramp((1600, 300))
+    ImageDraw.Draw(expected).text(xy, text, font=charts._font(9.0), fill=charts._DARK, anchor=anchor)
+    charts._text_stamp.cache_clear()
+    for _ in ("miss", "hit"):
+        drawn = _grey_ramp((1600, 300))
+        charts._text(ImageDraw.Draw(drawn), xy, text, 9.0, anchor, charts._DARK)
+        assert drawn.tobytes() == expected.tobytes()
+    assert charts._text_stamp.cache_info().hits == 1
