@@ -123,8 +123,7 @@ def main() -> None:
                 (out / f"q{i}.docx").write_bytes(write_docx(parse(text), meta, ref, images))  # type: ignore[arg-type]
 
         def render_to_disk() -> None:
-            charts.radar_png.cache_clear()  # each profile's charts are drawn, as in a build
-            charts.gaps_png.cache_clear()
+            charts.clear_caches()  # each pass draws the charts from cold, as a new process does
             clear_inline_cache()
             ref.inline_runs.clear()
             for i, (text, meta, images) in enumerate(render_all()):
