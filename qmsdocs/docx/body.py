@@ -207,28 +207,26 @@ _ALIGN = {"text-align:left": "left", "text-align:center": "center", "text-align:
 
 
 def gfm_table(node: Node, ctx: Context) -> None:
-    rows: list[tuple[bool, Node]] = []
-    for section in node.children:
-        for row in section.children:
-            rows.append((section.type == "thead", row))
+    rows = [(section.type == "thead", row) for section in node.children for row in section.children]
     columns = max(len(row.children) for _, row in rows)
-    lengths = [0] * columns
-    words = [0] * columns
-    for _, row in rows:
-        for i, cell in enumerate(row.children):
-            text = cell.children[0].content if cell.children else ""
-            lengths[i] = max(lengths[i], len(text))
-            words[i] = max([words[i], *(len(word) for word in text.split())])
+    lengths = [0] * columns  # longest cell text per column
+    words = [0] * columns  # longest word per column
     cells: list[list[str]] = []
     heading_style, body_style = ctx.ref.style("Table Heading"), ctx.ref.style("Table Contents")
     outer_indent, ctx.indent = ctx.indent, 0
     for is_header, row in rows:
+        style = heading_style if is_header else body_style
         out = []
-        for cell in row.children:
+        for i, cell in enumerate(row.children):
+            content = ""
+            if cell.children:
+                text = cell.children[0].content
+                lengths[i] = max(lengths[i], len(text))
+                words[i] = max(words[i], max(map(len, text.split()), default=0))
+                content = runs(cell.children[0], ctx)
             align = _ALIGN.get(str(cell.attrs.get("style", "")), "")
             jc = f'<w:jc w:val="{align}"/>' if align and align != "left" else ""
-            content = runs(cell.children[0], ctx) if cell.children else ""
-            out.append(para(content, heading_style if is_header else body_style, jc))
+            out.append(para(content, style, jc))
         out += [para("", body_style)] * (columns - len(out))
         cells.append(out)
     ctx.indent = outer_indent
