@@ -4,8 +4,9 @@ Run: ``.venv/bin/python bench/bench_batch.py [--jobs 2] [--formats md,docx] [--k
 
 Every build runs the real CLI as a subprocess, so the times include interpreter start-up and imports.
 Shared machines are noisy (identical runs on the project's VM differ by up to 2x), so the full build runs
-``--repeat`` times (each into an empty folder) and the no-change rebuild nine times; the table shows the best
-wall time, the CPU time of that run, and every run's wall time.
+``--repeat`` times (each into a new folder, all deleted at the end) and the no-change rebuild nine times; the
+table shows the best wall time, the CPU time of that run, and every run's wall time. One more full build goes
+into a folder emptied just before (``rm -rf``), for comparison: the file system pays for the deletion then.
 Byte-code is allowed (``PYTHONDONTWRITEBYTECODE`` is removed for the subprocesses), as for an installed
 qmsdocs; a warm-up call compiles it first.
 """
@@ -98,15 +99,13 @@ def counts(summary: str) -> str:
 
 
 def repeated(
-    times: int, args: list[str], env: dict[str, str], fresh: str | None = None
+    times: int, args: list[str], env: dict[str, str], fresh: list[str] | None = None
 ) -> tuple[list[float], str, float]:
     """Run the same build *times* times: (wall seconds of each, last summary, CPU of the best). With
-    *fresh*, each run builds into an empty folder of that name."""
+    *fresh*, run i builds into the folder fresh[i], which does not exist yet."""
     walls, best_cpu, text = [], 0.0, ""
-    for _ in range(times):
-        if fresh:
-            shutil.rmtree(fresh, ignore_errors=True)
-        seconds, text, used = run([*args, *(["-o", fresh] if fresh else [])], env)
+    for index in range(times):
+        seconds, text, used = run([*args, *(["-o", fresh[index]] if fresh else [])], env)
         if not walls or seconds < min(walls):
             best_cpu = used
         walls.append(seconds)
@@ -134,9 +133,19 @@ def main() -> None:
             [sys.executable, "-m", "qmsdocs", "--version"], env=env, check=True, capture_output=True
         )
         rows = []
-        full, text, used = repeated(options.repeat, ["build", *common], env, fresh=out)
+        # Every full build goes into a new folder; the folders are deleted after all the timing. Deleting
+        # the 2,800 files of one run right before the next makes ext4 skip past their just-freed inodes
+        # when it allocates new ones (see docs/batch.md): row 1b shows what that costs on this machine.
+        folders = [f"{out}-{index}" for index in range(options.repeat)]
+        full, text, used = repeated(options.repeat, ["build", *common], env, fresh=folders)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         rows.append((f"1. full build, --jobs {options.jobs}", full, used, "<= 5 s", counts(text)))
+        shutil.rmtree(folders[0])
+        seconds, emptied, used = run(["build", *common, "-o", folders[0]], env)
+        rows.append(
+            ("1b. same, into a folder just emptied", [seconds], used, "(comparison)", counts(emptied))
+        )
+        out = folders[-1]
         same, text, used = repeated(9, ["build", *common, "-o", out], env)
         rows.append(("2. rebuild, nothing changed", same, used, "<= 1 s", counts(text)))
         layer = str(override_layer(work / "layer"))
