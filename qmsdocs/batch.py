@@ -1,21 +1,18 @@
 """Build document sets: profiles x documents -> files on disk, in parallel, incrementally and safely.
 
 Worker processes (:mod:`qmsdocs.workers`) load each profile, decide which documents are out of date
-(:mod:`qmsdocs.manifest`) and render only those; the main process, which alone holds the output
-folder's lock (:mod:`qmsdocs.lock`), writes the files. A profile is rendered completely before any of
-its files is written, so a profile with an error writes nothing and the others still build.
-
-Order of writes, so that an interrupted build (Ctrl-C, SIGKILL, power cut after the final sync) leaves
-a consistent folder: each file is replaced atomically; the manifest (also replaced atomically) never
-records a hash for a file that is about to change, and records the new hashes once the files are
-written (see :func:`_write_profile`); files of documents that left the set are deleted last, and only
-when the manifest says qmsdocs wrote them and their content is unchanged. A document without a
-recorded hash is simply rebuilt by the next build.
+(:mod:`qmsdocs.manifest`), render only those and write them (:mod:`qmsdocs.output`); the main process
+holds the output folder's lock (:mod:`qmsdocs.lock`) for the whole build, checks which profiles are up
+to date without loading them, and collects the results. On Linux the workers are forked from it, so
+they hold the lock with it and die with it; on an interrupt they are stopped before the lock is
+released. A profile is rendered completely before any of its files is written, so a profile with an
+error writes nothing and the others still build.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,59 +22,15 @@ from typing import Any
 import qmsdocs
 from qmsdocs.errors import BuildError
 from qmsdocs.lock import OutputLock
-from qmsdocs.manifest import (
-    MANIFEST,
-    file_hash,
-    file_stamp,
-    manifest_bytes,
-    read_manifest,
-    remove_temporaries,
-    sha256,
-    sync,
-    written_files,
-)
-from qmsdocs.paths import Below, atomic_write, inside, safe_filename
+from qmsdocs.manifest import sync
+from qmsdocs.output import DELAY_ENV, DocumentResult, ProfileResult, finish
+from qmsdocs.paths import inside, safe_filename
 from qmsdocs.progress import Progress
-from qmsdocs.tasks import OmissionLike, ProfileOutcome, ProfileTask, quick_outcome, reset_hashes
+from qmsdocs.tasks import ProfileTask, quick_outcome, reset_hashes
+
+__all__ = ["DELAY_ENV", "BuildReport", "DocumentResult", "ProfileResult", "build", "build_profile"]
 
 FORMATS = ("docx", "md")
-#: Test hook: seconds to sleep after each file written, so a test can kill a build half-way.
-DELAY_ENV = "QMSDOCS_TEST_WRITE_DELAY"
-#: While a profile's files are written, its manifest is brought up to date at most this often.
-CHECKPOINT_SECONDS = 0.5
-
-
-@dataclass
-class DocumentResult:
-    """One document of a profile's set."""
-
-    id: str
-    number: str
-    title: str
-    files: dict[str, str]  # format -> path relative to the profile's output folder
-
-
-@dataclass
-class ProfileResult:
-    """What happened to one profile."""
-
-    profile: Path
-    out_dir: Path | None = None
-    organisation: str | None = None
-    documents: list[DocumentResult] = field(default_factory=list)
-    omitted: list[OmissionLike] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    rendered: list[str] = field(default_factory=list)  # ids of documents rendered (inputs or files changed)
-    written: list[str] = field(default_factory=list)  # ids of documents whose files were (re)written
-    unchanged: list[str] = field(default_factory=list)  # ids of documents already up to date
-    removed: list[str] = field(default_factory=list)  # files of documents no longer in the set
-    kept: list[str] = field(default_factory=list)  # such files left alone because they were edited
-
-    @property
-    def ok(self) -> bool:
-        """True when the profile built without errors."""
-        return not self.errors
 
 
 @dataclass
@@ -121,133 +74,6 @@ class BuildReport:
         return sum(len(r.removed) for r in self.profiles)
 
 
-def _manifest(
-    task: ProfileTask,
-    outcome: ProfileOutcome,
-    docs: list[dict[str, Any]],
-    previous: dict[str, str],
-    *,
-    final: bool,
-) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "organisation": outcome.organisation,
-        "profile": str(task.source),
-        "generator": f"qmsdocs {task.version}",
-        "documents": docs,
-        "omitted": [{"id": o.id, "title": o.title, "reason": o.reason} for o in outcome.omitted],
-    }
-    if outcome.quick and final:
-        # Only a complete manifest may vouch for the whole profile: an interrupted build's partial
-        # manifest must send the next build through the full check.
-        data["quick"] = outcome.quick
-    if previous:
-        # Files of documents that left the set, not yet deleted: recorded so that a build interrupted
-        # before it deleted them still knows they are qmsdocs' to delete.
-        data["previous"] = previous
-    return data
-
-
-def _write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileResult) -> None:
-    """Write the rendered files of one profile, with a manifest that matches the disk at every moment.
-
-    Before any file is replaced, an interim manifest drops the hashes of the documents about to be
-    rewritten (their old files stay listed under ``previous``, so qmsdocs may still delete them later);
-    during the writes it is refreshed at most every :data:`CHECKPOINT_SECONDS` with the documents done;
-    the final manifest is written last. A build killed at any point leaves a manifest whose every hash
-    matches its file, and the next build redoes only the documents without one.
-    """
-    out_dir = task.out_dir
-    delay = float(os.environ.get(DELAY_ENV) or 0)
-    old = read_manifest(out_dir)
-    below = Below(out_dir)
-    previous = written_files(old)  # relative path -> hash, for everything qmsdocs wrote before
-    remove_temporaries(out_dir)
-    entries: dict[str, dict[str, Any]] = {d.id: d.entry for d in outcome.documents if d.blobs is None}
-    order = [d.id for d in outcome.documents]
-
-    def current() -> list[dict[str, Any]]:
-        return [entries[i] for i in order if i in entries]
-
-    def leftovers() -> dict[str, str]:
-        keep = {name for e in entries.values() for name in e.get("hashes", {})}
-        return {name: h for name, h in previous.items() if name not in keep}
-
-    def checkpoint() -> None:  # compact JSON: the C encoder, ~20x faster than the indented form
-        data = _manifest(task, outcome, current(), leftovers(), final=False)
-        atomic_write(out_dir / MANIFEST, manifest_bytes(data, indent=None), durable=False)
-
-    rendered = [doc for doc in outcome.documents if doc.blobs is not None]
-    if rendered:
-        checkpoint()
-    last = time.monotonic()
-    for doc in outcome.documents:
-        if doc.blobs is None:
-            if "stamps" not in doc.entry:  # a manifest from before stamps: its files were just hashed
-                doc.entry["stamps"] = {name: file_stamp(out_dir / name) for name in doc.entry["hashes"]}
-            result.unchanged.append(doc.id)
-            continue
-        result.rendered.append(doc.id)
-        hashes: dict[str, str] = {}
-        stamps: dict[str, list[int] | None] = {}
-        changed = False
-        for relative, data in doc.blobs.items():
-            digest = sha256(data)
-            hashes[relative] = digest
-            path = below(relative)
-            if file_hash(path) != digest:  # same bytes already there: leave the file (and its mtime) alone
-                atomic_write(path, data, durable=False)
-                changed = True
-                if delay:
-                    time.sleep(delay)
-            stamps[relative] = file_stamp(path)
-        doc.entry["hashes"] = hashes
-        doc.entry["stamps"] = stamps
-        entries[doc.id] = doc.entry
-        (result.written if changed else result.unchanged).append(doc.id)
-        if time.monotonic() - last >= CHECKPOINT_SECONDS:
-            checkpoint()
-            last = time.monotonic()
-    for relative, expected in sorted(leftovers().items()):
-        path = below(relative)
-        if not path.exists():
-            continue
-        if file_hash(path) == expected:
-            path.unlink()
-            result.removed.append(relative)
-        else:
-            result.kept.append(relative)
-            result.warnings.append(
-                f"{path}: left in place although its document is no longer in the set, "
-                "because it was changed after qmsdocs wrote it"
-            )
-    final = manifest_bytes(_manifest(task, outcome, current(), {}, final=True))
-    if (out_dir / MANIFEST).is_file() and (out_dir / MANIFEST).read_bytes() == final:
-        return
-    atomic_write(out_dir / MANIFEST, final, durable=False)
-
-
-def _finish(task: ProfileTask, outcome: ProfileOutcome, result: ProfileResult) -> None:
-    result.organisation = outcome.organisation
-    result.omitted = outcome.omitted
-    result.warnings.extend(dict.fromkeys(outcome.warnings))
-    result.errors.extend(outcome.errors)
-    if outcome.errors:
-        return
-    try:
-        if outcome.from_manifest:  # the quick check found everything as the manifest records it
-            result.unchanged.extend(d.id for d in outcome.documents)
-        else:
-            _write_profile(task, outcome, result)
-    except OSError as error:
-        result.errors.append(f"{task.out_dir}: cannot write the documents: {error.strerror or error}")
-        return
-    result.out_dir = task.out_dir
-    result.documents = [
-        DocumentResult(d.id, d.entry["number"], d.entry["title"], dict(d.entry["files"]))
-        for d in outcome.documents
-    ]
-
-
 def build(
     profiles: Sequence[Path | str],
     out: Path | str = "output",
@@ -276,9 +102,9 @@ def build(
     layers = tuple(Path(t) for t in templates)
     reference = Path(reference_docx) if reference_docx else None
     version = qmsdocs.__version__
-    pending: list[tuple[ProfileTask, ProfileResult]] = []
+    pending: list[tuple[int, ProfileTask]] = []
     used: dict[Path, Path] = {}
-    for given in profiles:
+    for index, given in enumerate(profiles):
         source = Path(given)
         result = ProfileResult(profile=source)
         report.profiles.append(result)
@@ -293,7 +119,7 @@ def build(
         task = ProfileTask(
             source, out_dir, layers, tuple(formats) if formats else None, reference, force, version
         )
-        pending.append((task, result))
+        pending.append((index, task))
 
     done = len(report.profiles) - len(pending)  # refused before any work
     documents = 0
@@ -304,10 +130,10 @@ def build(
                 Progress(done, len(report.profiles), documents, time.perf_counter() - started, waiting_for)
             )
 
-    def finished(task: ProfileTask, result: ProfileResult, outcome: ProfileOutcome) -> None:
+    def finished(index: int, result: ProfileResult, peak_rss_kib: int) -> None:
         nonlocal done, documents
-        _finish(task, outcome, result)
-        report.peak_rss_kib = max(report.peak_rss_kib, outcome.peak_rss_kib)
+        report.profiles[index] = result
+        report.peak_rss_kib = max(report.peak_rss_kib, peak_rss_kib)
         done += 1
         documents += len(result.written) + len(result.unchanged)
         tell()
@@ -316,22 +142,22 @@ def build(
         tell()
         reset_hashes()
         todo = []
-        for task, result in pending:  # cheap check first: unchanged profiles never reach a worker
+        for index, task in pending:  # cheap check first: unchanged profiles never reach a worker
             quick = quick_outcome(task)
             if quick is None:
-                todo.append((task, result))
+                todo.append((index, task))
             else:
-                finished(task, result, quick)
+                finish(task, quick, report.profiles[index])
+                finished(index, report.profiles[index], 0)
         pending = todo
         if pending and (jobs == 1 or len(pending) == 1):
-            from qmsdocs import (
-                workers,
-            )  # rendering needs Jinja, pydantic...: imported only when there is work
+            # rendering needs Jinja, pydantic...: imported only when there is work
+            from qmsdocs import workers
 
             workers.reset()
             with workers.rendering_gc():
-                for task, result in pending:
-                    finished(task, result, workers.process_profile(task))
+                for index, task in pending:
+                    finished(index, *workers.build_one(task))
         elif pending:
             _run_pool(pending, min(jobs, len(pending)), finished)
         if any(r.written or r.removed for r in report.profiles):
@@ -341,38 +167,51 @@ def build(
 
 
 def _run_pool(
-    pending: list[tuple[ProfileTask, ProfileResult]],
-    jobs: int,
-    finished: Callable[[ProfileTask, ProfileResult, ProfileOutcome], None],
+    pending: list[tuple[int, ProfileTask]], jobs: int, finished: Callable[[int, ProfileResult, int], None]
 ) -> None:
-    """Render *pending* in *jobs* worker processes, writing each profile as soon as it is rendered."""
+    """Render and write *pending* in *jobs* worker processes."""
+    import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     from qmsdocs import workers
 
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=workers.init_worker)
+    # Forked workers share the output folder's lock (an OS lock on an inherited file) and can be told
+    # to die with this process; elsewhere _stop still ends them before the lock is released.
+    context = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=workers.init_worker, mp_context=context)
     try:
-        futures: dict[Future[ProfileOutcome], tuple[ProfileTask, ProfileResult]] = {
-            pool.submit(workers.process_profile, task): (task, result) for task, result in pending
+        futures: dict[Future[tuple[ProfileResult, int]], int] = {
+            pool.submit(workers.build_one, task): index for index, task in pending
         }
         remaining = set(futures)
         while remaining:
             ready, remaining = wait(remaining, return_when=FIRST_COMPLETED)
             for future in ready:
-                task, result = futures[future]
                 try:
-                    outcome = future.result()
+                    result, peak_rss_kib = future.result()
                 except BrokenProcessPool:
                     raise BuildError(
                         "a worker process died (out of memory?); run with --jobs 1 to see why"
                     ) from None
-                finished(task, result, outcome)
+                finished(futures[future], result, peak_rss_kib)
     except BaseException:
-        # Ctrl-C or a fatal error: drop the queued profiles; files already written are complete.
-        pool.shutdown(wait=False, cancel_futures=True)
+        _stop(pool)
         raise
     pool.shutdown()
+
+
+def _stop(pool: Any) -> None:
+    """Ctrl-C or a fatal error: drop the queued profiles and end the workers now, waiting for them,
+    because they write files and the output folder's lock must outlive every writer. A worker ended
+    in the middle of a profile leaves complete files, a manifest that matches them and at most one
+    temporary file, which the next build removes."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # cleared by shutdown
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join()
 
 
 def build_profile(

@@ -1,4 +1,4 @@
-"""Rendering work, run in worker processes (or in-process for ``--jobs 1``).
+"""Rendering and writing work, run in worker processes (or in-process for ``--jobs 1``).
 
 Each process keeps what is expensive to prepare and the same for many documents: one
 :class:`~qmsdocs.library.TemplateLibrary` per set of template layers (its Jinja environment caches every
@@ -12,10 +12,11 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from qmsdocs.errors import QmsDocsError
 from qmsdocs.library import TemplateLibrary
 from qmsdocs.manifest import TemplateHashes, digest, entry_is_current, quick_key, read_manifest
+from qmsdocs.output import ProfileResult, finish
 from qmsdocs.plan import DocumentSpec, Plan, check_coverage, plan
 from qmsdocs.profile import Profile, load_profile
 from qmsdocs.tasks import DocOutcome, ProfileOutcome, ProfileTask, file_hashes, peak_rss_kib, reset_hashes
@@ -48,6 +50,21 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this worker the moment the process that forked it dies: a worker
+    writes files, and must not go on writing after a killed build (the watch thread would take up to
+    half a second to notice)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with suppress(OSError, AttributeError):  # no prctl (another C library): the watch thread remains
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
 #: Young-generation threshold of the garbage collector while rendering. Parsing allocates tens of
 #: thousands of short-lived objects per document, and at Python's default (700) the collector ran
 #: thousands of times per profile: over 10 interleaved runs of parse + write_docx on the example set,
@@ -70,10 +87,14 @@ def rendering_gc() -> Iterator[None]:
 def init_worker() -> None:
     """Pool initializer: a fresh cache, the rendering GC threshold, Ctrl-C left to the main process
     (which stops the pool), and an exit as soon as the main process is gone."""
+    parent = os.getppid()
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
     reset()
     gc.set_threshold(*GC_THRESHOLD)  # a worker process only ever renders
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -275,3 +296,12 @@ def process_profile(task: ProfileTask) -> ProfileOutcome:
         outcome.documents.clear()
     outcome.peak_rss_kib = peak_rss_kib()
     return outcome
+
+
+def build_one(task: ProfileTask) -> tuple[ProfileResult, int]:
+    """Render one profile and write its files here, where they were rendered (no file content goes
+    back to the main process); returns what happened and this process's peak memory in KiB."""
+    outcome = process_profile(task)
+    result = ProfileResult(profile=task.source)
+    finish(task, outcome, result)
+    return result, outcome.peak_rss_kib

@@ -211,6 +211,74 @@ def test_killed_build_leaves_complete_files_and_the_next_build_repairs(
     assert tree(out) == tree(reference)
 
 
+def files_and_hashes(out: Path) -> dict[str, str | None]:
+    return {path.relative_to(out).as_posix(): file_hash(path) for path in out.rglob("*") if path.is_file()}
+
+
+def processes_naming(text: str) -> list[int]:
+    """Pids of live processes whose command line contains *text* (Linux: read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
+                state = (entry / "stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if text in command and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; forked workers")
+
+
+@linux_only
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_workers_stop_writing_when_the_build_is_killed_or_interrupted(
+    profile_copy: ProfileCopy, tmp_path: Path, how: signal.Signals
+) -> None:
+    """Workers write files: killed with the build (SIGKILL) or stopped by it (Ctrl-C) in the middle of
+    their profiles, none is left running or writing once the build process has ended, the folder is
+    consistent and the lock is free at once."""
+    profiles = three_profiles(profile_copy)
+    out = tmp_path / "out"
+    process = subprocess.Popen(  # no pipes: the workers would hold them open
+        [
+            sys.executable,
+            "-m",
+            "qmsdocs",
+            "build",
+            *map(str, profiles),
+            "-o",
+            str(out),
+            "-f",
+            "md",
+            "-j",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, DELAY_ENV: "0.1"},
+    )
+    try:
+        wait_for(lambda: len(list(out.rglob("*.md"))) >= 3)
+    finally:
+        process.send_signal(how)
+        process.wait(timeout=60)
+    time.sleep(0.05)  # for the kernel to deliver the workers' own SIGKILL
+    assert processes_naming(str(out)) == []
+    before = files_and_hashes(out)
+    time.sleep(0.6)  # longer than a worker's watch over its parent: nothing may still be writing
+    assert files_and_hashes(out) == before
+    assert_consistent(out)
+    in_flight = sum(len(plan(load_profile(p), TemplateLibrary()).documents) for p in profiles[:2])
+    assert len(list(out.rglob("*.md"))) < in_flight  # stopped in the middle, not after their profiles
+    again = cli(*map(str, profiles), "-o", str(out), "-f", "md", "--lock-timeout", "0")
+    _, error = again.communicate(timeout=300)
+    assert again.returncode == 0, error
+
+
 def test_second_build_into_the_same_folder_is_refused_naming_the_holder(
     profile_copy: ProfileCopy, tmp_path: Path
 ) -> None:

@@ -370,7 +370,7 @@ def test_manifest_never_vouches_for_a_file_being_replaced(
         ),
         encoding="utf-8",
     )
-    import qmsdocs.batch as build_module
+    import qmsdocs.output as build_module
 
     real_write = build_module.atomic_write
     checked: list[str] = []
