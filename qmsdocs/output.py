@@ -160,7 +160,11 @@ def write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRes
             checkpoint()
             last = time.monotonic()
     for relative, expected in sorted(leftovers().items()):
-        path = below(relative)
+        try:
+            path = below(relative)
+        except ValueError:  # a manifest edited by hand: nothing outside the folder is ever touched
+            result.warnings.append(f"{out_dir / MANIFEST}: ignored {relative!r}, which is outside the folder")
+            continue
         if not path.exists():
             continue
         if file_hash(path) == expected:

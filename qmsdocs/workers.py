@@ -303,5 +303,8 @@ def build_one(task: ProfileTask) -> tuple[ProfileResult, int]:
     back to the main process); returns what happened and this process's peak memory in KiB."""
     outcome = process_profile(task)
     result = ProfileResult(profile=task.source)
-    finish(task, outcome, result)
+    try:
+        finish(task, outcome, result)
+    except Exception as error:  # a bug must not take the other profiles down; say what it was
+        result.errors.append(f"{task.source}: internal error while writing ({type(error).__name__}: {error})")
     return result, outcome.peak_rss_kib

@@ -411,6 +411,25 @@ def test_files_an_interrupted_build_left_listed_as_previous_are_still_removed(
     assert not visitor.exists()
 
 
+def test_manifest_naming_a_file_outside_the_folder_deletes_nothing_outside(
+    profile_copy: ProfileCopy, tmp_path: Path
+) -> None:
+    source = profile_copy("minimal.yaml")
+    out = tmp_path / "out"
+    md_build([source], out)
+    folder = out / "minimal"
+    outside = out / "keep.md"
+    outside.write_text("not qmsdocs' file\n", encoding="utf-8")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["previous"] = {"../keep.md": file_hash(outside)}  # as if qmsdocs had written it
+    manifest.pop("quick")
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = md_build([source], out).profiles[0]
+    assert result.ok, result.errors
+    assert outside.read_text(encoding="utf-8") == "not qmsdocs' file\n"
+    assert any("ignored '../keep.md', which is outside the folder" in w for w in result.warnings)
+
+
 def test_unreadable_manifest_deletes_nothing(profile_copy: ProfileCopy, tmp_path: Path) -> None:
     source = profile_copy("minimal.yaml")
     out = tmp_path / "out"
