@@ -30,9 +30,12 @@ def reset_hashes() -> None:
 class OmissionLike(Protocol):
     """A document left out of a set (:class:`qmsdocs.plan.Omission` or :class:`RecordedOmission`)."""
 
-    id: str
-    title: str
-    reason: str
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def quick_outcome(task: ProfileTask) -> ProfileOutcome | None:
         ):
             return None
         documents.append(DocOutcome(str(entry["id"]), entry, None))
-    omitted = [
+    omitted: list[OmissionLike] = [
         RecordedOmission(str(o.get("id")), str(o.get("title", "")), str(o.get("reason", "")))
         for o in manifest.get("omitted", [])
         if isinstance(o, dict)
