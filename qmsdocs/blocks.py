@@ -82,6 +82,9 @@ def _indent(line: str) -> int:
 
 
 class _Reader:
+    """One document's lines, read container by container (the document, then each list item, whose
+    content starts at its own column); every method raises :class:`_GiveUp` at a line it is unsure of."""
+
     def __init__(self, lines: list[str], inline: Inline) -> None:
         self.lines = lines
         self.count = len(lines)
