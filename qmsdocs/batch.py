@@ -30,8 +30,6 @@ from qmsdocs.tasks import ProfileTask, quick_outcome, reset_hashes
 
 __all__ = ["DELAY_ENV", "BuildReport", "DocumentResult", "ProfileResult", "build", "build_profile"]
 
-FORMATS = ("docx", "md")
-
 
 @dataclass
 class BuildReport:
