@@ -176,9 +176,9 @@ class _Reader:
         self.depth += 1
         if self.depth > _MAX_LIST_DEPTH:
             raise _GiveUp
-        first = _MARKER.match(lines[line], column)
-        assert first is not None
-        bullet, number, delimiter = first.groups()
+        marker = _MARKER.match(lines[line], column)
+        assert marker is not None  # _block dispatched here on it
+        bullet, number, delimiter = marker.groups()
         markup = bullet or delimiter
         if bullet:
             node = _node("bullet_list", "ul", line, 0, markup)
@@ -188,9 +188,6 @@ class _Reader:
                 node.attrs = {"start": int(number)}
         start = line
         while True:
-            marker = _MARKER.match(lines[start], column)
-            if marker is None or (marker.group(1) or marker.group(3)) != markup:
-                raise _GiveUp  # a list of another kind right after this one
             content = column + len(marker.group(0))
             text = lines[start][content:]
             if _NOT_TEXT.match(text):
@@ -200,12 +197,16 @@ class _Reader:
             item.children, end = self.container(start, content, text)
             item.map = [start, end]
             node.children.append(item)
-            if end >= count or _indent(lines[end]) < column:
-                break
-            if _indent(lines[end]) > column:
+            indent = _indent(lines[end]) if end < count else -1
+            if indent < column:
+                break  # the end of the text, or of the container holding the list
+            if indent > column:
                 raise _GiveUp  # between the list's column and its content's
-            if not _MARKER.match(lines[end], column):
+            marker = _MARKER.match(lines[end], column)
+            if marker is None:
                 break  # a block after a blank line ends the list
+            if (marker.group(1) or marker.group(3)) != markup:
+                raise _GiveUp  # a list of another kind right after this one
             start = end
         node.map = [line, end]
         nodes.append(node)
