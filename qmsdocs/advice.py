@@ -21,6 +21,12 @@ _ACTIVITY_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _quote(text: str, limit: int = 60) -> str:
+    """*text* for a one-line warning: line breaks as spaces, cut after *limit* characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
 def _design_and_measuring(profile: Profile, warn: Callable[[PathKey, str], None]) -> None:
     """Warn when a process does what a clause determined not applicable is about (clause 4.3)."""
     for clause, words in _ACTIVITY_WORDS.items():
@@ -31,7 +37,8 @@ def _design_and_measuring(profile: Profile, warn: Callable[[PathKey, str], None]
             if any(word in text for word in words):
                 warn(
                     ("processes", index),
-                    f"process '{process.id}' ({process.name}) looks like an activity of clause {clause}, "
+                    f"process '{process.id}' ({_quote(process.name)}) looks like an activity of "
+                    f"clause {clause}, "
                     f"which scope.exclusions determines not applicable: check the justification (clause 4.3)",
                 )
 
@@ -62,7 +69,7 @@ def advise(profile: Profile) -> list[Problem]:
         if not party.needs:
             warn(
                 ("context", "interested_parties", index),
-                f"interested party '{party.party}' has no needs: "
+                f"interested party '{_quote(party.party)}' has no needs: "
                 "clause 4.2 expects their relevant requirements",
             )
     _design_and_measuring(profile, warn)
@@ -76,8 +83,8 @@ def advise(profile: Profile) -> list[Problem]:
         if objective.owner is None:
             warn(
                 ("quality_objectives", index),
-                f"objective '{objective.objective}' has no owner: clause 6.2.2 c) asks who is responsible "
-                "(the quality manager is named)",
+                f"objective '{_quote(objective.objective)}' has no owner: "
+                "clause 6.2.2 c) asks who is responsible (the quality manager is named)",
             )
     if not profile.risks and not profile.opportunities:
         warn(("risks",), "no risks or opportunities: clause 6.1 expects them to be determined")
@@ -85,18 +92,19 @@ def advise(profile: Profile) -> list[Problem]:
         if risk.owner is None:
             warn(
                 ("risks", index),
-                f"risk '{risk.description}' has no owner: clause 6.1.2 (actions need an owner)",
+                f"risk '{_quote(risk.description)}' has no owner: clause 6.1.2 (actions need an owner)",
             )
         if not risk.treatment.strip():
             warn(
                 ("risks", index),
-                f"risk '{risk.description}' has no treatment: clause 6.1.2 a) expects actions to address it",
+                f"risk '{_quote(risk.description)}' has no treatment: "
+                "clause 6.1.2 a) expects actions to address it",
             )
     for index, opportunity in enumerate(profile.opportunities):
         if opportunity.owner is None:
             warn(
                 ("opportunities", index),
-                f"opportunity '{opportunity.description}' has no owner: clause 6.1.2",
+                f"opportunity '{_quote(opportunity.description)}' has no owner: clause 6.1.2",
             )
     if "internal_audit" not in given:
         warn(

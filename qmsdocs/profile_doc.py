@@ -9,7 +9,9 @@ import types
 import typing
 from typing import Any
 
+import annotated_types
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from qmsdocs.profile import Profile
@@ -21,6 +23,12 @@ A profile describes one organisation. It is a YAML file (UTF-8); `schema_version
 Keys not listed here are errors. Person references are keys of `people`; dates are ISO 8601
 (`2026-02-01`). Paths are relative to the profile file. This page is generated from the models in
 `qmsdocs/profile.py` (`python -m qmsdocs.profile_doc`).
+
+Limits, so that any profile either builds or fails at once with a clear message: the file holds at
+most {file:,} bytes; lists and mappings nest at most {depth} deep; with its aliases (`*name`)
+expanded, a profile holds at most {values:,} values and {chars:,} characters of text. Text may
+hold tabs and line breaks (a CRLF or CR is read as a line feed) but no other control character,
+no bidirectional control (U+202A to U+202E, U+2066 to U+2069) and no surrogate or non-character.
 """
 
 
@@ -81,16 +89,45 @@ def _default(field: Any) -> str:
     return f"`{value}`"
 
 
+def _max_length(metadata: list[Any]) -> int | None:
+    """The length limit of a plain text (one without a validator of its own, which states its rules)."""
+    if any(not isinstance(m, annotated_types.BaseMetadata) for m in metadata):
+        return None
+    return next((m.max_length for m in metadata if isinstance(m, annotated_types.MaxLen)), None)
+
+
+def _length_note(field: FieldInfo) -> str:
+    """ " At most N characters." for a text field, " Each at most N characters." for a list of texts."""
+    if field.annotation is str:
+        limit = _max_length(field.metadata)
+        return f" At most {limit:,} characters." if limit else ""
+    if typing.get_origin(field.annotation) in (tuple, list):
+        item = typing.get_args(field.annotation)[0]
+        if typing.get_origin(item) is typing.Annotated and typing.get_args(item)[0] is str:
+            metadata = [m for info in typing.get_args(item)[1:] for m in getattr(info, "metadata", [info])]
+            limit = _max_length(metadata)
+            return f" Each at most {limit:,} characters." if limit else ""
+    return ""
+
+
 def profile_reference() -> str:
     """The Markdown reference of every profile field: type, default and meaning."""
-    parts = [_INTRO]
+    from qmsdocs import yamlsource
+
+    intro = _INTRO.format(
+        file=yamlsource.MAX_PROFILE_BYTES,
+        depth=yamlsource.MAX_DEPTH,
+        values=yamlsource.MAX_VALUES,
+        chars=yamlsource.MAX_TEXT_CHARS,
+    )
+    parts = [intro]
     for model in _models(Profile, []):
         parts.append(f"## {model.__name__}\n")
         if model.__doc__ and model is not Profile:
             parts.append(model.__doc__.strip() + "\n")
         parts.append("| field | type | default | meaning |\n| --- | --- | --- | --- |")
         for name, field in model.model_fields.items():
-            description = (field.description or "").replace("|", "\\|")
+            description = ((field.description or "") + _length_note(field)).replace("|", "\\|")
             parts.append(f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {description} |")
         parts.append("")
     return "\n".join(parts)
