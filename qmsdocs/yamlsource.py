@@ -136,9 +136,10 @@ class _Composer:
         if not loader.check_event(yaml.StreamEndEvent):
             event = loader.get_event()
             raise yaml.composer.ComposerError(
-                "expected a single document in the stream",
-                document.start_mark if document is not None else None,
-                "but found another document",
+                None,
+                None,
+                "a profile is one YAML document, but a second one starts here (---): "
+                "remove it or merge the two",
                 event.start_mark,
             )
         loader.get_event()  # StreamEndEvent
@@ -213,10 +214,12 @@ class _Composer:
     def _new_anchor(self, event: Any) -> None:
         anchor = event.anchor
         if anchor is not None and anchor in self.anchors:
+            first = self.anchors[anchor].start_mark
             raise yaml.composer.ComposerError(
-                f"found duplicate anchor {anchor!r}; first occurrence",
-                self.anchors[anchor].start_mark,
-                "second occurrence",
+                None,
+                None,
+                f"the anchor &{anchor} is given twice (first at line {first.line + 1}); "
+                "give each anchor its own name",
                 event.start_mark,
             )
 
@@ -224,7 +227,10 @@ class _Composer:
         anchor = event.anchor
         if anchor not in self.anchors:
             raise yaml.composer.ComposerError(
-                None, None, f"found undefined alias {anchor!r}", event.start_mark
+                None,
+                None,
+                f"the alias *{anchor} names no anchor: give &{anchor} to a value before it",
+                event.start_mark,
             )
         node = self.anchors[anchor]
         size = self.sizes.get(id(node))

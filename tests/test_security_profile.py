@@ -7,6 +7,7 @@ folders such as ``/``, control characters, carriage returns and prefixes that en
 from __future__ import annotations
 
 import io
+import json
 import multiprocessing
 import os
 import time
@@ -188,6 +189,32 @@ def test_alias_inside_what_it_names(runner: CliRunner, tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            "lol: *nope\n",
+            "12:6: YAML syntax error: the alias *nope names no anchor: give &nope to a value before it",
+        ),
+        (
+            "lol: &x 1\nlaughs: &x 2\n",
+            "13:9: YAML syntax error: the anchor &x is given twice (first at line 12); give each anchor its own name",
+        ),
+        (
+            "---\nlol: 1\n",
+            "12:1: YAML syntax error: a profile is one YAML document, but a second one starts here (---): "
+            "remove it or merge the two",
+        ),
+    ],
+    ids=["undefined alias", "anchor twice", "two documents"],
+)
+def test_alias_and_document_mistakes_are_explained(
+    runner: CliRunner, tmp_path: Path, extra: str, expected: str
+) -> None:
+    path = _write(tmp_path, MINIMAL + extra)
+    assert _errors(runner, path) == [f"{path}:{expected}"]
+
+
 @pytest.mark.parametrize("depth", [40, 500, 5000])
 def test_deep_nesting_is_refused_without_recursion(runner: CliRunner, tmp_path: Path, depth: int) -> None:
     path = _write(tmp_path, MINIMAL + "lol: " + "[" * depth + "]" * depth + "\n")
@@ -329,6 +356,22 @@ def test_control_characters_are_refused_naming_the_field(
     path = _write(tmp_path, MINIMAL.replace(old, new, 1))
     errors = _errors(runner, path)
     assert errors == [f"{path}:{expected}"]
+
+
+def test_warnings_quote_long_texts_on_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    risk = "Loss of the only\n\ncalibrated gauge " + "x" * 900
+    path = _write(
+        tmp_path, MINIMAL + f"risks:\n  - {{description: {json.dumps(risk)}, likelihood: 2, impact: 3}}\n"
+    )
+    result = _validate(runner, path)
+    assert result.exit_code == 0
+    lines = [line for line in result.stderr.splitlines() if "risks[0]" in line]
+    assert lines == [
+        f"{path}:13:5: risks[0]: risk 'Loss of the only calibrated gauge xxxxxxxxxxxxxxxxxxxxxxx...' has no "
+        "owner: clause 6.1.2 (actions need an owner) (warning)",
+        f"{path}:13:5: risks[0]: risk 'Loss of the only calibrated gauge xxxxxxxxxxxxxxxxxxxxxxx...' has no "
+        "treatment: clause 6.1.2 a) expects actions to address it (warning)",
+    ]
 
 
 def test_tabs_and_line_breaks_stay(tmp_path: Path) -> None:
