@@ -388,7 +388,7 @@ class Organisation(Model):
     short_name: ShortStr = Field("", description="Name for page headers. Default: `name`.")
     description: ParagraphStr = Field("", description="One paragraph on what the organisation does.")
     industry: ShortStr = Field("", description="Sector or industry.")
-    employees: int | None = Field(None, ge=1, description="Number of people.")
+    employees: int | None = Field(None, ge=1, le=10_000_000, description="Number of people.")
     website: ShortStr = Field("", description="Web address.")
     address: LineStr = Field("", description="Registered or main address.")
     sites: tuple[Site, ...] = Field((), description="Sites covered by the QMS. Default: one main site.")
@@ -549,8 +549,10 @@ class Opportunity(Model):
 class Complaints(Model):
     """How complaints are handled (ISO 10002; clause 9.1.2)."""
 
-    acknowledge_within_days: int = Field(2, ge=1, description="Working days to acknowledge a complaint.")
-    resolve_within_days: int = Field(20, ge=1, description="Working days to close a complaint.")
+    acknowledge_within_days: int = Field(
+        2, ge=1, le=365, description="Working days to acknowledge a complaint."
+    )
+    resolve_within_days: int = Field(20, ge=1, le=365, description="Working days to close a complaint.")
     owner: PersonRef | None = Field(None, description="Default: the quality manager.")
 
 
@@ -568,7 +570,9 @@ class CustomerSatisfaction(Model):
     indicators: tuple[LineStr, ...] = Field(
         ("Overall satisfaction score",), description="Satisfaction indicators."
     )
-    target_score: float | None = Field(None, description="Target for the overall score on the scale.")
+    target_score: float | None = Field(
+        None, allow_inf_nan=False, description="Target for the overall score on the scale."
+    )
     owner: PersonRef | None = Field(None, description="Default: the quality manager.")
     complaints: Complaints = Field(default_factory=Complaints, description="Complaints handling (ISO 10002).")
 

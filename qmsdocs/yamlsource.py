@@ -302,8 +302,13 @@ class _Builder:
             return self._bad_tag(node, path)
         try:
             value = self.loader.construct_object(node, deep=True)
-        except ValueError as error:  # an impossible date such as 2026-02-30
-            self.problem(node, f"invalid date: {error}", path)
+        except ValueError as error:  # an impossible date such as 2026-02-30, or a 5000-digit number
+            if node.tag.endswith(":int"):
+                self.problem(
+                    node, f"the number has {len(node.value):,} digits, more than a number can have", path
+                )
+            else:
+                self.problem(node, f"invalid date: {error}", path)
             return None
         except yaml.YAMLError as error:
             self.problem(node, f"invalid value: {getattr(error, 'problem', error)}", path)

@@ -374,6 +374,40 @@ def test_warnings_quote_long_texts_on_one_line(runner: CliRunner, tmp_path: Path
     ]
 
 
+NUMBER_CASES = {
+    "5000-digit number": (
+        "organisation:\n  name: X\n  employees: " + "1" * 5000,
+        "organisation.employees: the number has 5,000 digits, more than a number can have",
+    ),
+    "endless target": (
+        "customer_satisfaction: {target_score: .inf}",
+        "customer_satisfaction.target_score: input should be a finite number, got inf",
+    ),
+    "target not a number": (
+        "customer_satisfaction: {target_score: .nan}",
+        "customer_satisfaction.target_score: input should be a finite number, got nan",
+    ),
+    "days beyond a year": (
+        "customer_satisfaction: {complaints: {resolve_within_days: 99999999999999999999}}",
+        "customer_satisfaction.complaints.resolve_within_days: input should be less than or equal to 365, "
+        "got 99999999999999999999",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(NUMBER_CASES))
+def test_numbers_that_would_print_nonsense_are_refused(runner: CliRunner, tmp_path: Path, case: str) -> None:
+    extra, expected = NUMBER_CASES[case]
+    text = MINIMAL + extra + "\n"
+    if extra.startswith("organisation:"):
+        text = text.replace("organisation:\n  name: Lindqvist Machining AB\n", "", 1)
+    path = _write(tmp_path, text)
+    errors = _errors(runner, path)
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{path}:")
+    assert errors[0].split(": ", 1)[1] == expected
+
+
 def test_tabs_and_line_breaks_stay(tmp_path: Path) -> None:
     path = _write(tmp_path, MINIMAL.replace("Machining of parts.", r'"Machining\tof\nparts."'))
     assert load_profile(path).scope.statement == "Machining\tof\nparts."
