@@ -316,6 +316,21 @@ def default_prefix(name: str) -> str:
     return initials[:8] or "QMS"
 
 
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_DATE = dt.date(2999, 12, 31)
+
+
+def _check_date(value: dt.date) -> dt.date:
+    # review dates and due dates are computed from these: year 9999 plus a year is no date at all
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise PydanticCustomError(
+            "date_range",
+            "{value} is not a date a QMS document can carry: give one from {first} to {last}",
+            {"value": value.isoformat(), "first": FIRST_DATE.isoformat(), "last": LAST_DATE.isoformat()},
+        )
+    return value
+
+
 def _check_colour(value: str) -> str:
     text = value.strip()
     if len(text) != 7 or text[0] != "#" or any(c not in "0123456789abcdefABCDEF" for c in text[1:]):
@@ -349,6 +364,7 @@ TemplateFolder = Annotated[
     Path, BeforeValidator(_path_length), AfterValidator(_check_folder), Field(json_schema_extra=_PATH_SCHEMA)
 ]
 Colour = Annotated[str, Field(max_length=NAME_CHARS), AfterValidator(_check_colour)]
+Date = Annotated[dt.date, AfterValidator(_check_date)]
 Prefix = Annotated[
     str,
     Field(max_length=NAME_CHARS, json_schema_extra={"pattern": "^$|" + PREFIX_PATTERN}),
@@ -509,7 +525,7 @@ class QualityPolicy(Model):
         DEFAULT_COMMITMENTS, description="Commitments of the policy (5.2)."
     )
     approved_by: PersonRef | None = Field(None, description="Default: `roles.top_management`.")
-    date: dt.date | None = Field(None, description="Date of approval. Default: the effective date.")
+    date: Date | None = Field(None, description="Date of approval. Default: the effective date.")
 
 
 class QualityObjective(Model):
@@ -603,7 +619,7 @@ class DocumentControl(Model):
     )
     approver: PersonRef | None = Field(None, description="Approves documents. Default: top management.")
     reviewer: PersonRef | None = Field(None, description="Reviews documents. Default: the quality manager.")
-    effective_date: dt.date | None = Field(
+    effective_date: Date | None = Field(
         None, description="Effective date of this issue. Default: build date."
     )
     revision: ShortStr = Field("1", description="Revision of this issue of the document set.")
@@ -624,7 +640,7 @@ class Element(Model):
 class SelfAssessment(Model):
     """An ISO 9004:2018 self-assessment; when present, the improvement plan and report are added."""
 
-    date: dt.date = Field(description="Date of the assessment.")
+    date: Date = Field(description="Date of the assessment.")
     assessors: tuple[PersonRef, ...] = Field((), description="Keys of `people` who assessed.")
     default_target: Level = Field(4, description="Target level for elements without one.")
     elements: dict[Iso9004Clause, Element] = Field(
@@ -780,6 +796,7 @@ _CUSTOM = {
     "folder_place",
     "path_too_long",
     "prefix",
+    "date_range",
 }
 _MESSAGES = {
     "missing": "required field is missing",

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from qmsdocs.profile import Profile
+from qmsdocs.profile import FIRST_DATE, LAST_DATE, Profile
 
 _INTRO = """\
 # Profile format, version 1
@@ -29,6 +29,7 @@ most {file:,} bytes; lists and mappings nest at most {depth} deep; with its alia
 expanded, a profile holds at most {values:,} values and {chars:,} characters of text. Text may
 hold tabs and line breaks (a CRLF or CR is read as a line feed) but no other control character,
 no bidirectional control (U+202A to U+202E, U+2066 to U+2069) and no surrogate or non-character.
+Dates lie between {first} and {last}.
 """
 
 
@@ -119,6 +120,8 @@ def profile_reference() -> str:
         depth=yamlsource.MAX_DEPTH,
         values=yamlsource.MAX_VALUES,
         chars=yamlsource.MAX_TEXT_CHARS,
+        first=FIRST_DATE.isoformat(),
+        last=LAST_DATE.isoformat(),
     )
     parts = [intro]
     for model in _models(Profile, []):

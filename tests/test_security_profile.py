@@ -392,6 +392,16 @@ NUMBER_CASES = {
         "customer_satisfaction.complaints.resolve_within_days: input should be less than or equal to 365, "
         "got 99999999999999999999",
     ),
+    "date beyond year 9999 plus a review": (
+        "document_control: {effective_date: 9999-12-01}",
+        "document_control.effective_date: 9999-12-01 is not a date a QMS document can carry: "
+        "give one from 1900-01-01 to 2999-12-31",
+    ),
+    "assessment in year 1": (
+        "self_assessment: {date: 0001-01-01}",
+        "self_assessment.date: 0001-01-01 is not a date a QMS document can carry: "
+        "give one from 1900-01-01 to 2999-12-31",
+    ),
 }
 
 
