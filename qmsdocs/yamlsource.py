@@ -35,6 +35,7 @@ _PLAIN_TAGS = {"tag:yaml.org,2002:" + name for name in ("str", "int", "float", "
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 #: Anything a text may need a second look for: a line break other than LF (normalised to LF; str.splitlines
 #: would split where the writers do not), a control character other than tab and LF, a bidirectional
@@ -298,27 +299,32 @@ class _Builder:
             if node.tag != _SEQ_TAG:
                 return self._bad_tag(node, path)
             return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
-        if node.tag not in _PLAIN_TAGS:
+        tag = node.tag
+        if tag == _STR_TAG:  # most values: the constructor would return the scalar's text as it is
+            value = node.value
+        elif tag not in _PLAIN_TAGS:
             return self._bad_tag(node, path)
-        try:
-            value = self.loader.construct_object(node, deep=True)
-        except ValueError as error:  # an impossible date such as 2026-02-30, or a 5000-digit number
-            if node.tag.endswith(":int"):
-                self.problem(
-                    node, f"the number has {len(node.value):,} digits, more than a number can have", path
-                )
-            else:
-                self.problem(node, f"invalid date: {error}", path)
-            return None
-        except yaml.YAMLError as error:
-            self.problem(node, f"invalid value: {getattr(error, 'problem', error)}", path)
-            return None
-        return self.text(value, node, path) if isinstance(value, str) else value
+        else:
+            try:
+                value = self.loader.construct_object(node, deep=True)
+            except ValueError as error:  # an impossible date such as 2026-02-30, or a 5000-digit number
+                if tag.endswith(":int"):
+                    self.problem(
+                        node, f"the number has {len(node.value):,} digits, more than a number can have", path
+                    )
+                else:
+                    self.problem(node, f"invalid date: {error}", path)
+                return None
+            except yaml.YAMLError as error:
+                self.problem(node, f"invalid value: {getattr(error, 'problem', error)}", path)
+                return None
+        if isinstance(value, str) and _SUSPECT.search(value) is not None:
+            return self.text(value, node, path)
+        return value
 
     def text(self, value: str, node: yaml.Node, path: PathKey) -> str:
-        """*value* with every line break as LF; a problem when it holds a character no document may hold."""
-        if _SUSPECT.search(value) is None:
-            return value
+        """*value* (which _SUSPECT matched) with every line break as LF; a problem when it holds a
+        character no document may hold."""
         value = _LINE_BREAK.sub("\n", value)
         problem = text_problem(value)
         if problem is not None:
@@ -337,16 +343,20 @@ class _Builder:
         if not isinstance(key_node, yaml.ScalarNode):
             self.problem(key_node, "a key must be plain text, not a list or mapping", path)
             return None
+        if key_node.tag == _STR_TAG:
+            return str(key_node.value)
         raw_key = self.loader.construct_object(key_node) if key_node.tag in _PLAIN_TAGS else key_node.value
         return str(raw_key) if raw_key is not None else "null"
 
-    def _merged(self, node: yaml.MappingNode, path: PathKey) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    def _merged(
+        self, node: yaml.MappingNode, path: PathKey
+    ) -> dict[str, tuple[yaml.Node, yaml.Node, tuple[int, int]]]:
         """The pairs that merge keys (``<<: *anchor``) bring into *node*, by key; the first source wins.
 
         Each source is merged once with all of its own merges (no recursion: a chain of merges is walked
         with a stack); the composer has already counted everything they hold against the limits.
         """
-        merged: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        merged: dict[str, tuple[yaml.Node, yaml.Node, tuple[int, int]]] = {}
         stack: list[yaml.Node] = []
         for key_node, value_node in reversed(node.value):
             if key_node.tag == _MERGE_TAG:
@@ -363,7 +373,7 @@ class _Builder:
                     continue
                 key = self._key(key_node, path)
                 if key is not None and key not in merged:
-                    merged[key] = (key_node, value_node)
+                    merged[key] = (key_node, value_node, _mark(key_node))
         return merged
 
     def _sources(self, value_node: yaml.Node, path: PathKey) -> list[yaml.Node]:
@@ -375,33 +385,34 @@ class _Builder:
         return list(reversed(items))
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
-        has_merge = any(key_node.tag == _MERGE_TAG for key_node, _ in node.value)
-        merged = self._merged(node, path) if has_merge else {}
-        pairs: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        first_seen: dict[str, int] = {}
+        pairs: dict[str, tuple[yaml.Node, yaml.Node, tuple[int, int]]] = {}
+        merges = False
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
+                merges = True
                 continue
             key = self._key(key_node, path)
             if key is None:
                 continue
-            key_path = (*path, key)
-            if key in first_seen:
+            mark = _mark(key_node)
+            if key in pairs:
                 self.problem(
                     key_node,
-                    f"duplicate key '{key}' (first given at line {first_seen[key]}); "
+                    f"duplicate key '{key}' (first given at line {pairs[key][2][0]}); "
                     "YAML keeps only one: merge the two entries",
-                    key_path,
+                    (*path, key),
                 )
                 continue
-            first_seen[key] = _mark(key_node)[0]
-            pairs[key] = (key_node, value_node)
+            pairs[key] = (key_node, value_node, mark)
+        if merges:  # YAML's order: merged keys first, each given key replacing a merged one in its place
+            pairs = {**self._merged(node, path), **pairs}
         result: dict[str, Any] = {}
-        # YAML's order: merged keys first, each given key replacing a merged one in its place
-        for key, (key_node, value_node) in ({**merged, **pairs} if merged else pairs).items():
+        keys = self.marks.keys
+        for key, (key_node, value_node, mark) in pairs.items():
             key_path = (*path, key)
-            self.marks.keys[key_path] = _mark(key_node)
-            key = self.text(key, key_node, key_path)
+            keys[key_path] = mark
+            if _SUSPECT.search(key) is not None:
+                key = self.text(key, key_node, key_path)
             result[key] = self.build(value_node, key_path)
         return result
 
