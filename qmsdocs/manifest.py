@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported lazily: the quick up-to-date check must not pay for Jinja and pydantic
@@ -31,8 +32,11 @@ def sha256(data: bytes) -> str:
 
 
 def file_hash(path: Path) -> str | None:
-    """The hex SHA-256 of the file at *path*, or None when it cannot be read."""
+    """The hex SHA-256 of the file at *path*, or None when it cannot be read or is no regular file (a
+    FIFO or /dev/zero given as an input would never end: whoever reads the input reports it)."""
     try:
+        if not S_ISREG(path.stat().st_mode):
+            return None
         return sha256(path.read_bytes())
     except OSError:
         return None
