@@ -128,7 +128,7 @@ def main() -> None:
             ref.inline_runs.clear()
             for i, (text, meta, images) in enumerate(render_all()):
                 tree = parse(text)
-                (out / f"r{i}.md").write_text(write_markdown(text, meta, tree), encoding="utf-8")  # type: ignore[arg-type]
+                (out / f"r{i}.md").write_text(write_markdown(text, meta, tree, images), encoding="utf-8")  # type: ignore[arg-type]
                 (out / f"r{i}.docx").write_bytes(write_docx(tree, meta, ref, images))  # type: ignore[arg-type]
                 for name, data in images.items():
                     (out / f"r{i}-{Path(name).name}").write_bytes(data)

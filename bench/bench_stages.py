@@ -65,7 +65,7 @@ def child(stage: int, folder: Path, count: int) -> None:
                 continue
             tree = parse(rendered.text)
             if warm or stage >= 4:
-                write_markdown(rendered.text, spec.meta, tree)
+                write_markdown(rendered.text, spec.meta, tree, rendered.images)
             if warm or stage >= 5:
                 write_docx(tree, spec.meta, reference, rendered.images)
     print(documents, time.process_time() - started)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from qmsdocs.document import DocumentMeta
@@ -73,8 +74,33 @@ def yaml_block(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_markdown(body: str, meta: DocumentMeta, tree: Node | None = None) -> str:
-    """The complete Markdown file of one document; *tree* is ``parse(body)`` if already made."""
+def check_images(tree: Node, meta: DocumentMeta, images: Mapping[str, bytes]) -> None:
+    """Refuse the image links the DOCX writer refuses for where they point (a URL, a file outside the
+    profile's folder and the template's layer, a missing, special or oversized file), so a document's
+    Markdown never links what its Word file cannot show. *images* (the in-memory charts) are fine.
+    The file's content is not read here: the Markdown only links to it."""
+    line = 0
+    for node in tree.walk():
+        if node.map:
+            line = node.map[0] + 1
+        elif node.type == "image":
+            src = str(node.attrs.get("src", ""))
+            if src not in images:
+                meta.local_image(src, line)
+
+
+def write_markdown(
+    body: str, meta: DocumentMeta, tree: Node | None = None, images: Mapping[str, bytes] | None = None
+) -> str:
+    """The complete Markdown file of one document; *tree* is ``parse(body)`` if already made.
+
+    *images* are the in-memory images (charts) keyed by the ``src`` the body uses; every other image
+    link must name a local file :meth:`DocumentMeta.local_image` accepts, or this raises
+    :class:`~qmsdocs.errors.DocumentError` naming the template and line.
+    """
+    if "![" in body:  # no image syntax, no image: skip walking every node of the tree
+        tree = tree or parse(body)
+        check_images(tree, meta, images or {})
     block = yaml_block(front_matter(meta))
     control = [
         _row("Document control", ""),

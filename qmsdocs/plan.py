@@ -6,6 +6,7 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from qmsdocs import iso
 from qmsdocs.document import DocumentMeta, Revision, Signatory
@@ -106,6 +107,7 @@ def document_meta(profile: Profile, info: TemplateInfo, display_name: str) -> Do
         logo=profile.branding.logo,
         primary_colour=profile.branding.primary_colour,
         base_dir=profile.source.parent if profile.source else None,
+        image_dirs=() if info.layer == "builtin" else (Path(info.layer),),
         keywords=tuple(f"ISO 9001:2015 {clause}" for clause in front.clauses),
     )
 

@@ -152,12 +152,18 @@ def prepare(source: Path, templates: tuple[Path, ...]) -> Prepared:
 
 
 def _local_images(tree: Any, base: Path | None) -> list[Path]:
-    """Local image files the parsed body links to (they are part of the document's inputs)."""
+    """Local image files the parsed body links to (they are part of the document's inputs).
+
+    The writers have already refused every link that is not a regular file inside the profile's folder
+    or the template's layer (``DocumentMeta.local_image``); the path is found the same way here.
+    """
+    from qmsdocs.document import image_path, is_remote
+
     found = []
     for node in tree.walk():
         src = str(node.attrs.get("src", "")) if node.type == "image" else ""
-        if src and "://" not in src and not src.startswith("data:"):
-            path = Path(src) if Path(src).is_absolute() or base is None else base / src
+        if src and not is_remote(src):
+            path = image_path(src, base)
             if path.is_file():
                 found.append(path)
     return found
@@ -208,7 +214,7 @@ def _render(spec: DocumentSpec, prepared: Prepared, formats: tuple[str, ...], re
     blobs = dict(rendered.images)
     if "md" in formats:
         files["md"] = f"{meta.file_stem}.md"
-        blobs[files["md"]] = write_markdown(rendered.text, meta, tree).encode("utf-8")
+        blobs[files["md"]] = write_markdown(rendered.text, meta, tree, rendered.images).encode("utf-8")
     if reference is not None:
         from qmsdocs.docx import write_docx
 

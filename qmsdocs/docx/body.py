@@ -8,10 +8,11 @@ renderer pattern): adding a construct means adding one function. Unknown node ty
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import unquote
 
 from qmsdocs.docx.builtin import list_indent
-from qmsdocs.docx.context import Context, ListLevel, bookmark_for
-from qmsdocs.docx.wml import PAGE_BREAK, attr, column_widths, para, run, table
+from qmsdocs.docx.context import Context, ListLevel
+from qmsdocs.docx.wml import PAGE_BREAK, column_widths, para, run, table
 from qmsdocs.markdown import PAGE_BREAK as PAGE_BREAK_MARKER
 from qmsdocs.markdown import Node
 
@@ -80,7 +81,10 @@ def inline(node: Node, ctx: Context, fmt: Format = PLAIN) -> str:
 #: Inline nodes whose runs depend on the document being written (a relationship, a bookmark used,
 #: a drawing id) or that are an error: their runs are never kept.
 _STATEFUL = frozenset({"link", "image", "html_inline"})
-_RUNS_LIMIT = 20_000
+#: Runs kept per prepared reference (:attr:`PreparedReference.inline_runs`); when full the cache starts
+#: again empty. About 0.45 KB an entry (the runs and the parsed nodes they hold): 9 MiB at most per
+#: reference, and :data:`qmsdocs.docx.reference.CACHE_SIZE` references at most per process.
+RUNS_LIMIT = 20_000
 
 
 def runs(node: Node, ctx: Context) -> str:
@@ -97,7 +101,7 @@ def runs(node: Node, ctx: Context) -> str:
         return kept[1]
     xml = inline(node, ctx)
     if all(child.type not in _STATEFUL for child in node.walk()):
-        if len(ctx.ref.inline_runs) >= _RUNS_LIMIT:
+        if len(ctx.ref.inline_runs) >= RUNS_LIMIT:
             ctx.ref.inline_runs.clear()
         ctx.ref.inline_runs[id(kids)] = (kids, xml)
     return xml
@@ -107,9 +111,9 @@ def _link(node: Node, ctx: Context, fmt: Format) -> str:
     href = str(node.attrs["href"])
     content = inline(node, ctx, (fmt[0] or ctx.ref.style("Hyperlink"), *fmt[1:]))
     if href.startswith("#"):
-        bookmark = bookmark_for(href[1:])
-        ctx.anchors_used.setdefault(bookmark, ctx.line)
-        return f'<w:hyperlink w:anchor="{attr(bookmark)}" w:history="1">{content}</w:hyperlink>'
+        # the parser percent-escapes the anchor (#%C3%BCbersicht); headings' anchors are plain text
+        bookmark = ctx.anchor_link(unquote(href[1:]))
+        return f'<w:hyperlink w:anchor="{bookmark}" w:history="1">{content}</w:hyperlink>'
     rel_id = ctx.relationship("hyperlink", href, external=True)
     return f'<w:hyperlink r:id="{rel_id}" w:history="1">{content}</w:hyperlink>'
 
@@ -215,6 +219,8 @@ def gfm_table(node: Node, ctx: Context) -> None:
     heading_style, body_style = ctx.ref.style("Table Heading"), ctx.ref.style("Table Contents")
     outer_indent, ctx.indent = ctx.indent, 0
     for is_header, row in rows:
+        if row.map:
+            ctx.line = row.map[0] + 1  # an error in a cell names its row's line
         style = heading_style if is_header else body_style
         out = []
         for i, cell in enumerate(row.children):

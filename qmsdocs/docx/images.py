@@ -17,39 +17,69 @@ class ImageFormatError(ValueError):
     """The bytes are not a PNG or JPEG image this writer can size."""
 
 
+#: Most pixels an embedded image may have: Word decodes the whole picture when it shows the page, and
+#: a small file can declare a huge one (a decompression bomb for whoever opens the document). The same
+#: figure as Pillow's own warning threshold (about 9500 x 9500).
+MAX_PIXELS = 89_478_485
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
 def image_info(data: bytes) -> tuple[str, int, int, float]:
-    """(extension, width px, height px, dots per inch) of a PNG or JPEG image."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+    """(extension, width px, height px, dots per inch) of a PNG or JPEG image.
+
+    Reads the headers only (no decoding), and raises :class:`ImageFormatError`, never anything else, for
+    bytes that are not a complete PNG or JPEG file with a plausible size.
+    """
+    if data[:8] == _PNG_SIGNATURE:
+        if len(data) < 33 or data[12:16] != b"IHDR":
+            raise ImageFormatError("the PNG file is truncated or damaged (no image header)")
+        if not data.endswith(_PNG_END):
+            raise ImageFormatError("the PNG file is truncated (it does not end with its IEND chunk)")
         width, height = struct.unpack(">II", data[16:24])
-        return "png", width, height, _png_dpi(data)
-    if data[:2] == b"\xff\xd8":
-        width, height = _jpeg_size(data)
-        return "jpeg", width, height, 96.0
-    raise ImageFormatError("only PNG and JPEG images can be embedded")
+        ext, dpi = "png", _png_dpi(data)
+    elif data[:2] == b"\xff\xd8":
+        width, height, end = _jpeg_size(data)
+        if data.rfind(b"\xff\xd9") < end:
+            raise ImageFormatError("the JPEG file is truncated (no end-of-image marker after its frame)")
+        ext, dpi = "jpeg", 96.0
+    else:
+        raise ImageFormatError("only PNG and JPEG images can be embedded")
+    if not width or not height:
+        raise ImageFormatError(f"the image has no pixels ({width} x {height})")
+    if width * height > MAX_PIXELS:
+        raise ImageFormatError(
+            f"the image has {width} x {height} pixels; at most {MAX_PIXELS:,} pixels can be embedded"
+        )
+    return ext, width, height, dpi
 
 
 def _png_dpi(data: bytes) -> float:
     # pHYs (pixels per metre) lets a chart rendered at 300 dpi come out at its intended physical size
     at = data.find(b"pHYs", 33, 4096)
-    if at > 0:
+    if at > 0 and at + 13 <= len(data):
         per_metre, _, unit = struct.unpack(">IIB", data[at + 4 : at + 13])
         if unit == 1 and per_metre > 0:
-            return per_metre * 0.0254
+            return float(per_metre * 0.0254)
     return 96.0
 
 
-def _jpeg_size(data: bytes) -> tuple[int, int]:
+def _jpeg_size(data: bytes) -> tuple[int, int, int]:
+    """(width, height, offset after the frame header) from the first SOF marker."""
     at = 2
     while at + 9 < len(data):
         if data[at] != 0xFF:
             break
         marker = data[at + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            at += 1
+            continue
         length = struct.unpack(">H", data[at + 2 : at + 4])[0]
         if marker in (0xC0, 0xC1, 0xC2, 0xC3):
             height, width = struct.unpack(">HH", data[at + 5 : at + 9])
-            return width, height
+            return width, height, at + 2 + length
         at += 2 + length
-    raise ImageFormatError("the JPEG file has no frame header")
+    raise ImageFormatError("the JPEG file has no frame header (truncated or damaged)")
 
 
 def parse_hint(title: str) -> tuple[str, float, str] | None:
@@ -58,19 +88,31 @@ def parse_hint(title: str) -> tuple[str, float, str] | None:
     return (match.group(1).lower(), float(match.group(2)), match.group(3).lower()) if match else None
 
 
+#: Largest side of a drawing (EMU): 22 inches, Word's largest page.
+MAX_EXTENT_EMU = 22 * EMU_PER_INCH
+#: resolutions (dots per inch) :func:`extent` accepts: a PNG's pHYs chunk gives 0.0254 to 1.1e8
+DPI_RANGE = (0.01, 1e9)
+
+
 def extent(
     width_px: int, height_px: int, dpi: float, hint: tuple[str, float, str] | None, max_emu: int
 ) -> tuple[int, int]:
-    """Display size in EMU: the hint if given, else the natural size; never wider than *max_emu*."""
+    """Display size in EMU: the hint if given, else the natural size; never wider than *max_emu*, never
+    a side longer than :data:`MAX_EXTENT_EMU` (the aspect ratio is kept).
+
+    Raises :class:`ImageFormatError` for a size that is no image (no pixels, or a resolution outside
+    :data:`DPI_RANGE`, which covers every resolution a PNG header can declare).
+    """
+    if width_px <= 0 or height_px <= 0 or not DPI_RANGE[0] <= dpi <= DPI_RANGE[1]:
+        raise ImageFormatError(f"the image has no usable size ({width_px} x {height_px} pixels at {dpi} dpi)")
     natural_w = width_px / dpi * EMU_PER_INCH
-    natural_h = height_px / dpi * EMU_PER_INCH
-    ratio = natural_h / natural_w if natural_w else 1.0
+    ratio = height_px / dpi * EMU_PER_INCH / natural_w
     cx = natural_w
     if hint is not None:
         which, value, unit = hint
         length = value / 100 * max_emu if unit == "%" else value * _UNITS[unit]
         cx = length if which == "width" else length / ratio
-    cx = min(cx, max_emu)
+    cx = max(0.0, min(cx, max_emu, MAX_EXTENT_EMU, MAX_EXTENT_EMU / ratio))
     return int(cx), int(cx * ratio)
 
 

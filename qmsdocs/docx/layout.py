@@ -8,7 +8,6 @@ from datetime import date
 from qmsdocs.document import Signatory
 from qmsdocs.docx.context import Context
 from qmsdocs.docx.wml import PART_NAMESPACES, XML_DECL, attr, column_widths, field, para, run, table
-from qmsdocs.errors import DocumentError
 
 #: documents with at least this many Heading 1 sections get a table of contents (a two-section
 #: procedure fits on a page or two, where a contents list only pushes the text down)
@@ -25,15 +24,7 @@ def first_page(ctx: Context) -> str:
     meta, ref = ctx.meta, ctx.ref
     out = []
     if meta.logo is not None:
-        try:
-            data = meta.logo.read_bytes()
-        except OSError as error:
-            raise DocumentError(
-                f"{meta.template}: cannot read the logo {meta.logo}: {error.strerror}"
-            ) from None
-        key = f"\0logo:{meta.logo}"  # cannot collide with a Markdown image src
-        ctx.images = {**ctx.images, key: data}
-        out.append(para(ctx.image(key, "", f"{meta.organisation} logo", LOGO_MAX_EMU), ref.style("Normal")))
+        out.append(para(ctx.logo(meta.logo, f"{meta.organisation} logo", LOGO_MAX_EMU), ref.style("Normal")))
     out.append(para(run(meta.organisation), ref.style("Subtitle")))
     out.append(para(run(meta.title), ref.style("Title")))
     identity = (

@@ -46,13 +46,7 @@ def write_docx(
 
     ctx = Context(meta=meta, ref=ref, images=images or {})
     render_blocks(list(body.children), ctx)
-    known = {mark for _, _, mark in ctx.headings}
-    for bookmark, line in ctx.anchors_used.items():
-        if bookmark not in known:
-            raise ctx.error(
-                f"the link to #{bookmark[1:].replace('_', '-')}", "no heading has that anchor", line
-            )
-    main = "".join(ctx.out)
+    main = ctx.resolve_links("".join(ctx.out))
     ctx.out = []
     front = layout.first_page(ctx)
     contents = layout.toc(ctx)
