@@ -24,7 +24,7 @@ from qmsdocs.errors import BuildError
 from qmsdocs.lock import OutputLock
 from qmsdocs.manifest import sync
 from qmsdocs.output import DELAY_ENV, DocumentResult, ProfileResult, finish
-from qmsdocs.paths import inside, safe_filename
+from qmsdocs.paths import UnsafePathError, real_folder, safe_filename
 from qmsdocs.progress import Progress
 from qmsdocs.tasks import ProfileTask, quick_outcome, reset_hashes
 
@@ -95,6 +95,9 @@ def build(
     """
     started = time.perf_counter()
     out_path = Path(out)
+    # The output folder is the user's choice (it may be a link); each profile's folder below it must be
+    # a real folder, which is checked under the lock (see _folder_problem) and again as it is written.
+    out_root = out_path.resolve()
     jobs = max(1, jobs or os.cpu_count() or 1)
     report = BuildReport(jobs=jobs)
     layers = tuple(Path(t) for t in templates)
@@ -106,7 +109,7 @@ def build(
         source = Path(given)
         result = ProfileResult(profile=source)
         report.profiles.append(result)
-        out_dir = inside(out_path, safe_filename(source.stem))
+        out_dir = out_root / safe_filename(source.stem)
         if out_dir in used:
             result.errors.append(
                 f"{source}: its output folder {out_dir} is already used by {used[out_dir]} "
@@ -141,7 +144,15 @@ def build(
         reset_hashes()
         todo = []
         for index, task in pending:  # cheap check first: unchanged profiles never reach a worker
-            quick = quick_outcome(task)
+            problem = _folder_problem(task.out_dir)
+            if problem:
+                report.profiles[index].errors.append(problem)
+                finished(index, report.profiles[index], 0)
+                continue
+            try:
+                quick = quick_outcome(task)
+            except Exception:  # only a shortcut: the full check in a worker finds and reports any problem
+                quick = None
             if quick is None:
                 todo.append((index, task))
             else:
@@ -162,6 +173,19 @@ def build(
             sync()  # once for the whole build; nothing to flush when nothing was written
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _folder_problem(out_dir: Path) -> str | None:
+    """Why a profile cannot be written into *out_dir* (a symbolic link, a file), or None."""
+    try:
+        real_folder(out_dir, create=False)
+    except FileNotFoundError:
+        return None  # created when its files are written
+    except UnsafePathError as error:
+        return str(error)
+    except OSError as error:
+        return f"{out_dir}: cannot use the folder: {error.strerror}"
+    return None
 
 
 def _run_pool(

@@ -15,15 +15,27 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
+
+from qmsdocs.paths import is_relative_name
 
 if TYPE_CHECKING:  # imported lazily: the quick up-to-date check must not pay for Jinja and pydantic
     from qmsdocs.library import TemplateLibrary
 
 MANIFEST = "manifest.json"
+#: A manifest larger than this is not read (it is ignored with a warning, as a damaged one): a real one
+#: takes about 1 KiB per document.
+MAX_MANIFEST_BYTES = 64 * 2**20
+#: Files up to this size are hashed from one read; larger ones in chunks, so memory stays bounded.
+_WHOLE_READ_BYTES = 16 * 2**20
+# No symbolic link for the manifest; no blocking on a named pipe or device planted at any name.
+_READ_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def sha256(data: bytes) -> str:
@@ -32,23 +44,32 @@ def sha256(data: bytes) -> str:
 
 
 def file_hash(path: Path) -> str | None:
-    """The hex SHA-256 of the file at *path*, or None when it cannot be read or is no regular file (a
-    FIFO or /dev/zero given as an input would never end: whoever reads the input reports it)."""
+    """The hex SHA-256 of the regular file at *path*, or None when it is missing, unreadable or not a
+    regular file (a named pipe or a device is never read: reading one could block or never end)."""
     try:
-        if not S_ISREG(path.stat().st_mode):
-            return None
-        return sha256(path.read_bytes())
+        handle = os.open(path, _READ_FLAGS)
     except OSError:
         return None
+    with open(handle, "rb", buffering=0) as stream:  # noqa: PTH123 - a descriptor, not a path
+        try:
+            info = os.fstat(handle)
+            if not stat.S_ISREG(info.st_mode):
+                return None
+            if info.st_size <= _WHOLE_READ_BYTES:
+                return sha256(stream.readall())
+            return hashlib.file_digest(stream, "sha256").hexdigest()
+        except OSError:
+            return None
 
 
 def file_stamp(path: Path) -> list[int] | None:
-    """``[size, modification time in ns, inode]`` of the file at *path*, or None when it is missing."""
+    """``[size, modification time in ns, inode]`` of the regular file at *path* (not followed when it is
+    a symbolic link), or None when there is no such file."""
     try:
-        stat = path.stat()
+        info = path.lstat()
     except OSError:
         return None
-    return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+    return [info.st_size, info.st_mtime_ns, info.st_ino] if stat.S_ISREG(info.st_mode) else None
 
 
 class FileHashes:
@@ -106,38 +127,157 @@ def digest(*parts: Any) -> str:
     return sha256(json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8"))
 
 
-_TEMPORARY = re.compile(r"^\..+\.[0-9]+\.tmp$")
-
-
-def remove_temporaries(folder: Path) -> list[Path]:
-    """Delete the temporary files a killed build left in *folder*.
-
-    Only names :func:`qmsdocs.paths.atomic_write` makes; the caller holds the output lock, so no other
-    build is writing them.
-    """
-    removed = []
-    if folder.is_dir():
-        for path in folder.iterdir():
-            if _TEMPORARY.match(path.name) and path.is_file():
-                path.unlink(missing_ok=True)
-                removed.append(path)
-    return removed
-
-
 def sync() -> None:
     """Flush written files to disk once (where the platform can)."""
     if hasattr(os, "sync"):
         os.sync()
 
 
-def read_manifest(out_dir: Path) -> dict[str, Any] | None:
-    """The manifest in *out_dir*, or None when there is none or it is unreadable (then nothing in the
-    folder counts as written by qmsdocs, so nothing is deleted and every document is rebuilt)."""
+def _size(count: int) -> str:
+    return f"{count // 2**20} MiB" if count % 2**20 == 0 else f"{count} bytes"
+
+
+def load_manifest(out_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The manifest in *out_dir* and, when there is one that cannot be used, why not.
+
+    ``(data, None)`` for a manifest of the expected shape (see :func:`manifest_problem`), ``(None,
+    None)`` when there is none, ``(None, reason)`` when it is unreadable, too large, not JSON, nested
+    too deeply, a symbolic link or not shaped as qmsdocs writes it. A manifest that is not used counts
+    as none: every document is rebuilt, and nothing in the folder counts as written by qmsdocs, so
+    nothing is deleted.
+    """
+    path = out_dir / MANIFEST
     try:
-        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("documents"), list) else None
+        handle = os.open(path, _READ_FLAGS | _NOFOLLOW)
+    except FileNotFoundError:
+        return None, None
+    except OSError as error:
+        if path.is_symlink():
+            return None, "it is a symbolic link"
+        return None, f"it cannot be read ({error.strerror})"
+    with open(handle, "rb", buffering=0) as stream:  # noqa: PTH123 - a descriptor, not a path
+        try:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                return None, "it is not a regular file"
+            raw = stream.read(MAX_MANIFEST_BYTES + 1)
+        except OSError as error:
+            return None, f"it cannot be read ({error.strerror})"
+    if len(raw) > MAX_MANIFEST_BYTES:
+        return None, f"it is larger than {_size(MAX_MANIFEST_BYTES)}"
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "it is not UTF-8 text"
+    except RecursionError:
+        return None, "it is nested too deeply"
+    except ValueError:
+        return None, "it is not valid JSON"
+    problem = manifest_problem(data)
+    return (None, problem) if problem else (data, None)
+
+
+def read_manifest(out_dir: Path) -> dict[str, Any] | None:
+    """The manifest in *out_dir*, or None when there is none or it cannot be used (see
+    :func:`load_manifest`)."""
+    return load_manifest(out_dir)[0]
+
+
+def _text_problem(value: Any, where: str) -> str | None:
+    return None if isinstance(value, str) else f"{where} is not text"
+
+
+def _files_problem(value: Any, where: str, values: str) -> str | None:
+    """*value* must be an object of files in the folder: relative path -> text (*values* "paths":
+    the values are the paths; "text": the keys are)."""
+    if not isinstance(value, dict):
+        return f"{where} is not an object"
+    for key, item in value.items():
+        if not isinstance(item, str):
+            return f"{where}[{key!r}] is not text"
+        name = item if values == "paths" else key
+        if not is_relative_name(name):
+            return f"{where} names {name!r}, which is not in the folder"
+    return None
+
+
+def _stamps_problem(value: Any, where: str) -> str | None:
+    if not isinstance(value, dict):
+        return f"{where} is not an object"
+    for key, item in value.items():
+        if not is_relative_name(key):
+            return f"{where} names {key!r}, which is not in the folder"
+        if item is not None and not (
+            isinstance(item, list) and len(item) == 3 and all(type(n) is int for n in item)
+        ):
+            return f"{where}[{key!r}] is not a file stamp"
+    return None
+
+
+def _entry_problem(entry: Any, where: str) -> str | None:
+    if not isinstance(entry, dict):
+        return f"{where} is not an object"
+    for key in ("id", "number", "title", "files", "hashes"):
+        if key not in entry:
+            return f"{where} has no '{key}'"
+    for key in ("id", "number", "title", "category", "revision", "inputs"):
+        if key in entry and (problem := _text_problem(entry[key], f"{where}.{key}")):
+            return problem
+    clauses = entry.get("clauses", [])
+    if not isinstance(clauses, list) or not all(isinstance(c, str) for c in clauses):
+        return f"{where}.clauses is not a list of text"
+    assets = entry.get("assets", {})  # input files anywhere (a logo): only ever read and hashed
+    if not isinstance(assets, dict) or not all(isinstance(v, str) for v in assets.values()):
+        return f"{where}.assets is not an object of hashes"
+    return (
+        _files_problem(entry["files"], f"{where}.files", "paths")
+        or _files_problem(entry["hashes"], f"{where}.hashes", "text")
+        or ("stamps" in entry and _stamps_problem(entry["stamps"], f"{where}.stamps"))
+        or None
+    )
+
+
+def manifest_problem(data: Any) -> str | None:
+    """Why *data* is not a manifest as qmsdocs writes it, or None when it is.
+
+    Checked: every type a build reads, and that every file it names (files, hashes, stamps, previous)
+    is a relative path inside the profile's folder, since those are files qmsdocs may replace or delete.
+    """
+    if not isinstance(data, dict):
+        return "it is not a JSON object"
+    documents = data.get("documents")
+    if not isinstance(documents, list):
+        return "'documents' is not a list"
+    for index, entry in enumerate(documents):
+        if problem := _entry_problem(entry, f"documents[{index}]"):
+            return problem
+    for key in ("profile", "generator"):
+        if key in data and (problem := _text_problem(data[key], key)):
+            return problem
+    if data.get("organisation") is not None and not isinstance(data["organisation"], str):
+        return "'organisation' is not text"
+    if "previous" in data:
+        if not isinstance(data["previous"], dict):
+            return "'previous' is not an object"
+        if problem := _files_problem(data["previous"], "previous", "text"):
+            return problem
+    omitted = data.get("omitted", [])
+    if not isinstance(omitted, list) or not all(
+        isinstance(o, dict) and all(isinstance(o.get(k), str) for k in ("id", "title", "reason"))
+        for o in omitted
+    ):
+        return "'omitted' is not a list of documents left out (id, title, reason)"
+    if "quick" in data:
+        quick = data["quick"]
+        if not isinstance(quick, dict):
+            return "'quick' is not an object"
+        if not isinstance(quick.get("key"), str):
+            return "quick.key is not text"
+        layers = quick.get("layers")
+        if not isinstance(layers, list) or not all(isinstance(layer, str) for layer in layers):
+            return "quick.layers is not a list of text"
+        if quick.get("reference") is not None and not isinstance(quick["reference"], str):
+            return "quick.reference is not text"
+    return None
 
 
 def manifest_bytes(data: Mapping[str, Any], indent: int | None = 2) -> bytes:
@@ -147,15 +287,13 @@ def manifest_bytes(data: Mapping[str, Any], indent: int | None = 2) -> bytes:
 
 def written_files(manifest: Mapping[str, Any] | None) -> dict[str, str]:
     """Every file the manifest says qmsdocs wrote: relative path -> content hash (the documents' files,
-    and the ``previous`` files an interrupted build had not yet deleted or rewritten)."""
-    files: dict[str, str] = {}
-    leftover = (manifest or {}).get("previous")
-    if isinstance(leftover, dict):
-        files.update({str(k): str(v) for k, v in leftover.items()})
-    for entry in (manifest or {}).get("documents", []):
-        hashes = entry.get("hashes") if isinstance(entry, dict) else None
-        if isinstance(hashes, dict):
-            files.update({str(k): str(v) for k, v in hashes.items()})
+    and the ``previous`` files an interrupted build had not yet deleted or rewritten). *manifest* is one
+    :func:`load_manifest` accepted."""
+    if manifest is None:
+        return {}
+    files: dict[str, str] = dict(manifest.get("previous", {}))
+    for entry in manifest["documents"]:
+        files.update(entry["hashes"])
     return files
 
 
@@ -271,7 +409,10 @@ def entry_is_current(
     for relative, expected in recorded.items():
         path = out_dir / relative
         stamp = stamps.get(relative)
-        if stamp is not None and stamp == file_stamp(path):
+        current = file_stamp(path)  # None unless a regular file: a link or a pipe is never current
+        if current is None:
+            return False
+        if stamp == current:
             continue
         if file_hash(path) != expected:
             return False

@@ -21,17 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qmsdocs.errors import QmsDocsError
 from qmsdocs.manifest import (
     MANIFEST,
     file_hash,
     file_stamp,
+    load_manifest,
     manifest_bytes,
-    read_manifest,
-    remove_temporaries,
     sha256,
     written_files,
 )
-from qmsdocs.paths import Below, atomic_write
+from qmsdocs.paths import Below, UnsafePathError, atomic_write, remove_temporaries
 from qmsdocs.tasks import OmissionLike, ProfileOutcome, ProfileTask
 
 #: Test hook: seconds to sleep after each file written, so a test can kill a build half-way.
@@ -110,10 +110,19 @@ def write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRes
     """
     out_dir = task.out_dir
     delay = float(os.environ.get(DELAY_ENV) or 0)
-    old = read_manifest(out_dir)
     below = Below(out_dir)
+    # The profile's folder and every folder a file goes into (charts/) must be real folders, not links:
+    # all checked (and created) before the first file is written, so such a profile writes nothing.
+    base = below.folder()
+    targets = {relative: below(relative) for doc in outcome.documents for relative in doc.blobs or ()}
+    old, problem = load_manifest(base)
+    if problem:
+        result.warnings.append(
+            f"{base / MANIFEST}: not used, because {problem}; "
+            "every document is rebuilt and no file of an earlier build is removed"
+        )
     previous = written_files(old)  # relative path -> hash, for everything qmsdocs wrote before
-    remove_temporaries(out_dir)
+    remove_temporaries(base, {*targets, *previous})
     entries: dict[str, dict[str, Any]] = {d.id: d.entry for d in outcome.documents if d.blobs is None}
     order = [d.id for d in outcome.documents]
 
@@ -126,7 +135,7 @@ def write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRes
 
     def checkpoint() -> None:  # compact JSON: the C encoder, ~20x faster than the indented form
         data = _manifest(task, outcome, current(), leftovers(), final=False)
-        atomic_write(out_dir / MANIFEST, manifest_bytes(data, indent=None), durable=False)
+        atomic_write(base / MANIFEST, manifest_bytes(data, indent=None), durable=False)
 
     rendered = [doc for doc in outcome.documents if doc.blobs is not None]
     if rendered:
@@ -135,7 +144,7 @@ def write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRes
     for doc in outcome.documents:
         if doc.blobs is None:
             if "stamps" not in doc.entry:  # a manifest from before stamps: its files were just hashed
-                doc.entry["stamps"] = {name: file_stamp(out_dir / name) for name in doc.entry["hashes"]}
+                doc.entry["stamps"] = {name: file_stamp(base / name) for name in doc.entry["hashes"]}
             result.unchanged.append(doc.id)
             continue
         result.rendered.append(doc.id)
@@ -145,8 +154,9 @@ def write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRes
         for relative, data in doc.blobs.items():
             digest = sha256(data)
             hashes[relative] = digest
-            path = below(relative)
-            if file_hash(path) != digest:  # same bytes already there: leave the file (and its mtime) alone
+            path = targets[relative]
+            # same bytes already there, in a regular file: leave it (and its mtime) alone
+            if file_stamp(path) is None or file_hash(path) != digest:
                 atomic_write(path, data, durable=False)
                 changed = True
                 if delay:
@@ -161,25 +171,25 @@ def write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRes
             last = time.monotonic()
     for relative, expected in sorted(leftovers().items()):
         try:
-            path = below(relative)
-        except ValueError:  # a manifest edited by hand: nothing outside the folder is ever touched
-            result.warnings.append(f"{out_dir / MANIFEST}: ignored {relative!r}, which is outside the folder")
+            path = below(relative, create=False)
+        except FileNotFoundError:  # its folder is gone, so is the file
             continue
-        if not path.exists():
+        except UnsafePathError as error:  # a folder on the way became a link: nothing is followed
+            result.warnings.append(f"{error}; {relative} left in place")
             continue
-        if file_hash(path) == expected:
+        if file_stamp(path) is not None and file_hash(path) == expected:
             path.unlink()
             result.removed.append(relative)
-        else:
+        elif path.is_symlink() or path.exists():
             result.kept.append(relative)
             result.warnings.append(
                 f"{path}: left in place although its document is no longer in the set, "
                 "because it was changed after qmsdocs wrote it"
             )
     final = manifest_bytes(_manifest(task, outcome, current(), {}, final=True))
-    if (out_dir / MANIFEST).is_file() and (out_dir / MANIFEST).read_bytes() == final:
+    if file_stamp(base / MANIFEST) is not None and file_hash(base / MANIFEST) == sha256(final):
         return
-    atomic_write(out_dir / MANIFEST, final, durable=False)
+    atomic_write(base / MANIFEST, final, durable=False)
 
 
 def finish(task: ProfileTask, outcome: ProfileOutcome, result: ProfileResult) -> None:
@@ -194,8 +204,11 @@ def finish(task: ProfileTask, outcome: ProfileOutcome, result: ProfileResult) ->
             result.unchanged.extend(d.id for d in outcome.documents)
         else:
             write_profile(task, outcome, result)
+    except QmsDocsError as error:  # a folder that is a link or not a folder
+        result.errors.append(str(error))
+        return
     except OSError as error:
-        result.errors.append(f"{task.out_dir}: cannot write the documents: {error.strerror or error}")
+        result.errors.append(f"{error.filename or task.out_dir}: cannot write: {error.strerror or error}")
         return
     result.out_dir = task.out_dir
     result.documents = [

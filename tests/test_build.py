@@ -427,7 +427,11 @@ def test_manifest_naming_a_file_outside_the_folder_deletes_nothing_outside(
     result = md_build([source], out).profiles[0]
     assert result.ok, result.errors
     assert outside.read_text(encoding="utf-8") == "not qmsdocs' file\n"
-    assert any("ignored '../keep.md', which is outside the folder" in w for w in result.warnings)
+    # the whole manifest is distrusted (not only that name): every document rebuilt, nothing removed
+    assert result.warnings == [
+        f"{folder / 'manifest.json'}: not used, because previous names '../keep.md', which is not in the "
+        "folder; every document is rebuilt and no file of an earlier build is removed"
+    ]
 
 
 def test_unreadable_manifest_deletes_nothing(profile_copy: ProfileCopy, tmp_path: Path) -> None:

@@ -21,15 +21,21 @@ def test_below_refuses_what_would_leave_the_folder(tmp_path: Path, relative: str
         Below(tmp_path / "out")(relative)
 
 
-def test_below_refuses_a_folder_linked_outside(tmp_path: Path) -> None:
+@pytest.mark.parametrize("inside_too", [False, True], ids=["linked outside", "linked inside"])
+def test_below_refuses_a_linked_folder_wherever_it_points(tmp_path: Path, inside_too: bool) -> None:
+    # Any link is refused, not only one leading out: a link to another profile's folder would let two
+    # profiles write (and delete) each other's files.
     out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
     out.mkdir()
     elsewhere.mkdir()
-    (out / "charts").symlink_to(elsewhere)
-    with pytest.raises(ValueError, match="would leave"):
+    (out / "charts").symlink_to(out / "real" if inside_too else elsewhere)
+    (out / "real").mkdir()
+    with pytest.raises(ValueError, match=r"/out/charts: is a symbolic link; qmsdocs does not write"):
         Below(out)("charts/radar.png")
-    with pytest.raises(ValueError, match="would leave"):
-        inside(out, "charts", "radar.png")
+    if not inside_too:
+        with pytest.raises(ValueError, match="would leave"):
+            inside(out, "charts", "radar.png")
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_below_agrees_with_inside_on_ordinary_names(tmp_path: Path) -> None:
