@@ -77,7 +77,12 @@ def _check_files(library: TemplateLibrary, found: _Collector) -> int:
         count += 1
         display = library.display_name(layer, relative)
         try:
-            library.front_matter(file, display=display)
+            text = library.read(file, display)
+        except TemplateError as error:  # a broken link, a folder, not UTF-8 ...: nothing more to check
+            found.add(error)
+            continue
+        try:
+            library.front_matter_of(text, display)
         except TemplateError as error:
             found.add(error)
         try:
@@ -86,7 +91,7 @@ def _check_files(library: TemplateLibrary, found: _Collector) -> int:
             found.add(error)
             continue
         try:  # compiling finds what parsing does not: unknown filters and tests
-            source = split_front_matter(file.read_text(encoding="utf-8"), display)[1]
+            source = split_front_matter(text, display)[1]
             library.env.compile(source, name=display, filename=str(file))
         except TemplateSyntaxError as syntax:
             found.add(

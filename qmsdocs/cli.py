@@ -253,6 +253,7 @@ def templates_list(templates: Sequence[Path]) -> None:
     from qmsdocs.library import TemplateLibrary
 
     library = TemplateLibrary(list(templates))
+    found, problems = library.scan()  # the templates that load, and every problem of the others
     rows = [
         (
             info.front.id,
@@ -260,11 +261,15 @@ def templates_list(templates: Sequence[Path]) -> None:
             ", ".join(info.front.clauses) or "-",
             library.display_name(info.layer, info.path),
         )
-        for info in sorted(library.templates().values(), key=lambda i: i.front.id)
+        for info in sorted(found.values(), key=lambda i: i.front.id)
     ]
     widths = [max(len(row[i]) for row in [("ID", "TITLE", "CLAUSES", "SOURCE"), *rows]) for i in range(3)]
     for row in [("ID", "TITLE", "CLAUSES", "SOURCE"), *rows]:
         click.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        sys.exit(1)
 
 
 @templates.command("show")
@@ -277,11 +282,12 @@ def templates_show(name: str, templates: Sequence[Path]) -> None:
 
     library = TemplateLibrary(list(templates))
     layer, relative, file = library.find(name)
+    source = library.read(file, library.display_name(layer, relative))  # a TemplateError if unreadable
     click.echo(f"# {library.display_name(layer, relative)}")
     click.echo(f"# file: {file}")
     if layer != "builtin" and (library.builtin / relative).is_file():
         click.echo(f"# replaces: builtin/{relative}")
-    click.echo(file.read_text(encoding="utf-8"), nl=False)
+    click.echo(source, nl=False)
 
 
 @templates.command("eject")

@@ -7,9 +7,12 @@ built-in template is also reachable as ``builtin/<path>``, so an override can ``
 A template is a *document* when its YAML front matter has an ``id``; other templates (partials, layouts)
 are only included or extended. A document template in any layer joins the set.
 
-Templates are untrusted input: the environment is sandboxed (sandbox.py), the loaders serve only ``.j2`` files that
-really lie inside their layer (no symlink escapes), file-system paths in the context expose no methods,
-and string/list repetition and powers are capped so a template cannot exhaust memory.
+Templates are untrusted input: the environment is sandboxed (sandbox.py), the loaders serve only ``.j2``
+files that really lie inside their layer (no symlink escapes), file-system paths in the context expose no
+methods, and string/list repetition and powers are capped so a template cannot exhaust memory. A file of a
+layer that cannot be a template (a broken link, a folder or a pipe named ``*.md.j2``, text that is not
+UTF-8, a link out of the layer) is a TemplateError naming it (:func:`read_template`), reported with the
+other problems of the library: it fails the profiles that use the layer, never the whole batch.
 
 Jinja silently ignores a ``{% block %}`` that the parent template does not have, so an override with a
 misspelt block name would change nothing. :meth:`TemplateLibrary.block_problems` parses an override and
@@ -20,7 +23,10 @@ template of a non-builtin layer when it loads.
 from __future__ import annotations
 
 import difflib
+import os
+import posixpath
 import re
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -37,6 +43,7 @@ from jinja2 import (
     TemplateSyntaxError,
     nodes,
 )
+from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -116,6 +123,67 @@ def split_front_matter(source: str, name: str) -> tuple[dict[str, Any] | None, s
     return data, blank + source[match.end() :]
 
 
+_READ_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
+
+
+def read_template(file: Path, display: str, root: Path | None = None) -> str:
+    """The text of the template file *file*, or a TemplateError naming *display* that says why it is not
+    one: a broken symbolic link, a folder, not a regular file (a named pipe is never read: that would
+    block), not UTF-8 text (with its line), or, when its layer's resolved *root* is given, a symbolic
+    link to a file outside the layer (the loaders refuse to load those).
+    """
+    try:
+        if root is not None and not file.resolve().is_relative_to(root) and file.exists():
+            raise TemplateError(
+                display,
+                None,
+                "is a symbolic link to a file outside its template folder, which qmsdocs does not read",
+            )
+        handle = os.open(file, _READ_FLAGS)
+    except FileNotFoundError:
+        if file.is_symlink():
+            raise TemplateError(display, None, "a broken symbolic link (its target does not exist)") from None
+        raise TemplateError(display, None, "file not found") from None
+    except OSError as error:
+        raise TemplateError(display, None, f"cannot be read: {error.strerror}") from None
+    try:
+        mode = os.fstat(handle).st_mode
+        if stat.S_ISDIR(mode):
+            raise TemplateError(
+                display, None, "is a folder, not a template (a template is a file whose name ends in .md.j2)"
+            )
+        if not stat.S_ISREG(mode):
+            raise TemplateError(display, None, "is not a regular file")
+    except BaseException:
+        os.close(handle)
+        raise
+    with open(handle, "rb", buffering=0) as stream:  # noqa: PTH123 - a descriptor, not a path
+        try:
+            data = stream.readall()
+        except OSError as error:
+            raise TemplateError(display, None, f"cannot be read: {error.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        start = data.rfind(b"\n", 0, error.start) + 1
+        line = data.count(b"\n", 0, error.start) + 1
+        column = len(data[start : error.start].decode("utf-8", "replace")) + 1
+        raise TemplateError(
+            display,
+            line,
+            f"not UTF-8 text (byte 0x{data[error.start]:02x} in column {column}); save the file as UTF-8",
+        ) from None
+
+
+def _mtime(file: Path) -> int:
+    try:
+        return file.stat().st_mtime_ns
+    except OSError:
+        return -1  # read_template says what is wrong with it
+
+
 def front_matter_block(source: str) -> str:
     """The front matter of *source* as written, ``---`` lines included (``""`` when it has none)."""
     match = _FRONT_MATTER.match(source)
@@ -135,7 +203,15 @@ class _FrontMatterLoader(FileSystemLoader):
             raise TemplateNotFound(
                 template, f"{template} (only .j2 templates of the template folders can be loaded)"
             )
-        source, filename, uptodate = super().get_source(environment, template)
+        try:
+            source, filename, uptodate = super().get_source(environment, template)
+        except UnicodeDecodeError:  # say which file and where, as for the templates the library scans
+            file = posixpath.join(self.searchpath[0], *split_template_path(template))
+            try:
+                read_template(Path(file), file)
+            except TemplateError as error:
+                raise JinjaTemplateError(str(error)) from None
+            raise
         root = Path(self.searchpath[0]).resolve()
         if not Path(filename).resolve().is_relative_to(root):
             raise TemplateNotFound(template, f"{template} (it lies outside its template folder)")
@@ -158,6 +234,8 @@ class TemplateLibrary:
         # parsed templates and block problems, per file and modification time
         self._parsed: dict[tuple[str, int], tuple[nodes.Template, str]] = {}
         self._block_checks: dict[tuple[str, int], list[TemplateError]] = {}
+        # each layer's folder as resolved, to refuse links out of it (the built-in one is trusted)
+        self._roots = [(folder, folder.resolve()) for name, folder in self.layers if name != "builtin"]
 
     @property
     def env(self) -> SandboxedEnvironment:
@@ -192,6 +270,11 @@ class TemplateLibrary:
                 return name, candidate
         raise TemplateNotFound(relative)
 
+    def read(self, file: Path, display: str) -> str:
+        """The text of a template file of this library (see :func:`read_template`)."""
+        root = next((resolved for folder, resolved in self._roots if file.is_relative_to(folder)), None)
+        return read_template(file, display, root)
+
     def _walk(self) -> Iterator[tuple[str, Path, str]]:
         for name, folder in self.layers:
             for file in sorted(folder.rglob(f"*{SUFFIX}")):
@@ -222,10 +305,15 @@ class TemplateLibrary:
                 continue  # a higher layer already supplies this path
             seen_paths.add(relative)
             display = self.display_name(layer, relative)
+            try:
+                source = self.read(file, display)
+            except TemplateError as error:  # a broken link, a folder, not UTF-8 ...: reported, skipped
+                problems.append(error)
+                continue
             if layer != "builtin":
                 problems.extend(self.block_problems(file, display))
             try:
-                front = self.front_matter(file, display=display)
+                front = self.front_matter_of(source, display)
             except TemplateError as error:
                 problems.append(error)
                 continue
@@ -286,9 +374,9 @@ class TemplateLibrary:
 
     def _parse_file(self, file: Path, display: str) -> nodes.Template:
         """The Jinja syntax tree of *file* (front matter blanked, so lines match the file)."""
-        key = (str(file), file.stat().st_mtime_ns)
+        key = (str(file), _mtime(file))
         if key not in self._parsed:
-            source = split_front_matter(file.read_text(encoding="utf-8"), display)[1]
+            source = split_front_matter(self.read(file, display), display)[1]
             try:
                 tree = self.env.parse(source, name=display, filename=str(file))
             except TemplateSyntaxError as error:
@@ -364,7 +452,7 @@ class TemplateLibrary:
 
     def block_problems(self, file: Path, display: str) -> list[TemplateError]:
         """Blocks that *file* defines but the template it extends does not have (Jinja ignores them)."""
-        key = (str(file), file.stat().st_mtime_ns)
+        key = (str(file), _mtime(file))
         if key in self._block_checks:
             return self._block_checks[key]
         try:
@@ -406,7 +494,12 @@ class TemplateLibrary:
     @staticmethod
     def front_matter(file: Path, display: str) -> FrontMatter | None:
         """Parse the front matter of *file*; None for a partial without an id."""
-        data, _ = split_front_matter(file.read_text(encoding="utf-8"), display)
+        return TemplateLibrary.front_matter_of(read_template(file, display), display)
+
+    @staticmethod
+    def front_matter_of(source: str, display: str) -> FrontMatter | None:
+        """Parse the front matter of the template text *source*; None for a partial without an id."""
+        data, _ = split_front_matter(source, display)
         if data is None or "id" not in data:
             return None
         try:

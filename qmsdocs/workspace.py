@@ -1,13 +1,18 @@
-"""A consultant's workspace on disk: ``qmsdocs init`` and ``qmsdocs templates eject``."""
+"""A consultant's workspace on disk: ``qmsdocs init`` and ``qmsdocs templates eject``.
+
+Both write below a folder the user names, whose contents may hold symbolic links (a shared template
+folder, an old workspace): every folder below it must be a real one and every file is written by
+:func:`qmsdocs.paths.atomic_write`, which replaces a link at the file's name instead of following it.
+"""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from qmsdocs.config import CONFIG_NAME
 from qmsdocs.errors import TemplateError, WorkspaceError
 from qmsdocs.library import TemplateLibrary, front_matter_block
+from qmsdocs.paths import atomic_write, folder_below
 
 SCHEMA_NAME = "qmsdocs.schema.json"
 
@@ -33,18 +38,48 @@ def eject_text(library: TemplateLibrary, relative: str, *, extends: bool) -> str
     return "\n".join(lines) + "\n"
 
 
+def _target(base: Path, relative: str) -> Path:
+    """The file *relative* below *base*, its folders created: real folders, never through a link."""
+    try:
+        base.mkdir(parents=True, exist_ok=True)  # the folder the user named (may itself be a link)
+        return folder_below(base, PurePath(relative).parent) / PurePath(relative).name
+    except FileExistsError:
+        raise WorkspaceError(f"{base}: exists and is not a folder") from None
+    except OSError as error:
+        raise WorkspaceError(
+            f"{error.filename or base}: cannot create the folder: {error.strerror}"
+        ) from None
+
+
+def _write(path: Path, data: bytes) -> None:
+    if path.is_dir() and not path.is_symlink():
+        raise WorkspaceError(f"{path}: is a folder, where qmsdocs would write a file")
+    try:
+        atomic_write(path, data)
+    except OSError as error:
+        raise WorkspaceError(f"{error.filename or path}: cannot write: {error.strerror}") from None
+
+
 def eject(name: str, to: Path, *, extends: bool = False, force: bool = False) -> Path:
-    """Write the built-in template *name* (document id or path) into the folder *to*; return the file."""
+    """Write the built-in template *name* (document id or path) into the folder *to*; return the file.
+
+    Refuses a file (or a symbolic link) already at the target unless *force*; a link is then replaced by
+    the template, and what it points to is left alone.
+    """
     library = TemplateLibrary()
     layer, relative, _ = library.find(name)
     if layer != "builtin":  # pragma: no cover - a library without layers has only built-in templates
         raise TemplateError(name, None, "only built-in templates can be ejected")
-    target = to / relative
+    text = eject_text(library, relative, extends=extends)
+    target = _target(to, relative)
+    if target.is_symlink() and not force:
+        raise WorkspaceError(
+            f"{target}: is a symbolic link; use --force to replace the link with the template "
+            "(what it points to is left alone)"
+        )
     if target.exists() and not force:
         raise WorkspaceError(f"{target}: the file exists; use --force to overwrite it")
-    text = eject_text(library, relative, extends=extends)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    _write(target, text.encode("utf-8"))
     return target
 
 
@@ -110,23 +145,25 @@ def init_workspace(directory: Path, profiles: Path, *, force: bool = False) -> l
         raise WorkspaceError(f"{directory}: exists and is not a folder")
     if directory.is_dir() and any(directory.iterdir()) and not force:
         raise WorkspaceError(f"{directory}: the folder is not empty; use --force to write into it anyway")
-    files: dict[Path, str] = {
-        directory / CONFIG_NAME: CONFIG_TEXT,
-        directory / SCHEMA_NAME: schema_text(),
-        directory / "templates" / "README.md": TEMPLATES_README,
-        directory / "templates" / "procedures" / "internal-audit.md.j2": OVERRIDE_TEXT,
+    files: dict[str, str] = {
+        CONFIG_NAME: CONFIG_TEXT,
+        SCHEMA_NAME: schema_text(),
+        "templates/README.md": TEMPLATES_README,
+        "templates/procedures/internal-audit.md.j2": OVERRIDE_TEXT,
     }
     for profile in sorted(profiles.glob("*.yaml")):
         # The comment lets the YAML language server (VS Code, ...) check the profile as it is typed.
-        files[directory / "profiles" / profile.name] = (
+        files[f"profiles/{profile.name}"] = (
             f"# yaml-language-server: $schema=../{SCHEMA_NAME}\n" + profile.read_text(encoding="utf-8")
         )
-    for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    written = list(files)
+    contents = {relative: text.encode("utf-8") for relative, text in files.items()}
     assets = profiles / "assets"
-    if assets.is_dir():
-        shutil.copytree(assets, directory / "profiles" / "assets", dirs_exist_ok=True)
-        written.extend(sorted(p for p in (directory / "profiles" / "assets").rglob("*") if p.is_file()))
+    if assets.is_dir():  # the bundled examples' logos
+        for file in sorted(p for p in assets.rglob("*") if p.is_file()):
+            contents[f"profiles/assets/{file.relative_to(assets).as_posix()}"] = file.read_bytes()
+    written = []
+    for relative, data in contents.items():
+        path = _target(directory, relative)
+        _write(path, data)
+        written.append(path)
     return written
