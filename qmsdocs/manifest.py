@@ -43,6 +43,19 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _regular(handle: int) -> os.stat_result | None:
+    """The status of the open file *handle* when it is a regular file; else None, and it is closed (a
+    folder, a pipe or a device is never read)."""
+    try:
+        info = os.fstat(handle)
+        if stat.S_ISREG(info.st_mode):
+            return info
+    except OSError:
+        pass
+    os.close(handle)
+    return None
+
+
 def file_hash(path: Path) -> str | None:
     """The hex SHA-256 of the regular file at *path*, or None when it is missing, unreadable or not a
     regular file (a named pipe or a device is never read: reading one could block or never end)."""
@@ -50,11 +63,11 @@ def file_hash(path: Path) -> str | None:
         handle = os.open(path, _READ_FLAGS)
     except OSError:
         return None
+    info = _regular(handle)
+    if info is None:
+        return None
     with open(handle, "rb", buffering=0) as stream:  # noqa: PTH123 - a descriptor, not a path
         try:
-            info = os.fstat(handle)
-            if not stat.S_ISREG(info.st_mode):
-                return None
             if info.st_size <= _WHOLE_READ_BYTES:
                 return sha256(stream.readall())
             return hashlib.file_digest(stream, "sha256").hexdigest()
@@ -155,10 +168,10 @@ def load_manifest(out_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
         if path.is_symlink():
             return None, "it is a symbolic link"
         return None, f"it cannot be read ({error.strerror})"
+    if _regular(handle) is None:
+        return None, "it is not a regular file"
     with open(handle, "rb", buffering=0) as stream:  # noqa: PTH123 - a descriptor, not a path
         try:
-            if not stat.S_ISREG(os.fstat(handle).st_mode):
-                return None, "it is not a regular file"
             raw = stream.read(MAX_MANIFEST_BYTES + 1)
         except OSError as error:
             return None, f"it cannot be read ({error.strerror})"
@@ -207,7 +220,11 @@ def _stamps_problem(value: Any, where: str) -> str | None:
         if not is_relative_name(key):
             return f"{where} names {key!r}, which is not in the folder"
         if item is not None and not (
-            isinstance(item, list) and len(item) == 3 and all(type(n) is int for n in item)
+            type(item) is list
+            and len(item) == 3
+            and type(item[0]) is int
+            and type(item[1]) is int
+            and type(item[2]) is int
         ):
             return f"{where}[{key!r}] is not a file stamp"
     return None
@@ -220,8 +237,8 @@ def _entry_problem(entry: Any, where: str) -> str | None:
         if key not in entry:
             return f"{where} has no '{key}'"
     for key in ("id", "number", "title", "category", "revision", "inputs"):
-        if key in entry and (problem := _text_problem(entry[key], f"{where}.{key}")):
-            return problem
+        if key in entry and type(entry[key]) is not str:
+            return f"{where}.{key} is not text"
     clauses = entry.get("clauses", [])
     if not isinstance(clauses, list) or not all(isinstance(c, str) for c in clauses):
         return f"{where}.clauses is not a list of text"

@@ -62,12 +62,14 @@ def inside(base: Path, *parts: str) -> Path:
     return target
 
 
+# parts of one or more characters, none "." or "..", no backslash, NUL or colon (a drive, a stream)
+_RELATIVE_NAME = re.compile(r"(?:(?!\.\.?(?:/|\Z))[^/\\\x00:]+/)*(?!\.\.?\Z)[^/\\\x00:]+")
+
+
 def is_relative_name(relative: str) -> bool:
     """True for a path like ``name`` or ``charts/name``: relative, with forward slashes, no empty,
     ``.`` or ``..`` part, nothing a platform reads as a drive or another separator."""
-    if not relative or "\\" in relative or "\x00" in relative or ":" in relative:
-        return False
-    return all(part not in ("", ".", "..") for part in relative.split("/"))
+    return _RELATIVE_NAME.fullmatch(relative) is not None
 
 
 def real_folder(path: Path, *, create: bool = True) -> Path:

@@ -742,3 +742,86 @@ def test_loader_refuses_a_link_out_of_its_layer_even_when_asked_directly(
     library = TemplateLibrary([layer])
     with pytest.raises(TemplateNotFound, match="partials/leak.md.j2"):
         library.env.get_template("partials/leak.md.j2")
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "LMA-QM-01 Quality manual.md"])
+def test_a_folder_where_a_file_goes_fails_only_that_profile_naming_it(
+    runner: CliRunner, tmp_path: Path, profile_copy: ProfileCopy, canary: Canary, name: str
+) -> None:
+    good, second = two_profiles(profile_copy)
+    out = tmp_path / "out"
+    (out / "second" / name).mkdir(parents=True)
+    result = build(runner, out, good, second)
+    assert result.exit_code == 1
+    assert error_lines(result) == [f"{out / 'second' / name}: cannot write: Is a directory"]
+    expected = "it is not a regular file" if name == "manifest.json" else None
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings == (
+        [
+            f"warning: {out / 'second/manifest.json'}: not used, because {expected}; "
+            "every document is rebuilt and no file of an earlier build is removed"
+        ]
+        if expected
+        else []
+    )
+    assert (out / "second" / name).is_dir()
+    assert not [p for p in out.rglob(".qmsdocs-*")]
+    assert built_completely(out, good)
+    assert canary.intact()
+
+
+@pytest.mark.parametrize(
+    ("relative", "ok"),
+    [
+        ("a.md", True),
+        ("charts/BWI-RPT-01-radar.png", True),
+        (".hidden", True),
+        ("..x", True),
+        ("", False),
+        ("/etc/passwd", False),
+        ("a/", False),
+        ("a//b", False),
+        (".", False),
+        ("..", False),
+        ("../x", False),
+        ("a/../b", False),
+        ("a/./b", False),
+        ("a\\b", False),
+        ("c:x", False),
+        ("a\x00b", False),
+    ],
+)
+def test_only_relative_names_inside_the_folder_count_as_manifest_files(relative: str, ok: bool) -> None:
+    assert paths_module.is_relative_name(relative) is ok
+
+
+def test_a_build_waiting_on_a_lock_file_that_is_removed_locks_the_new_one(tmp_path: Path) -> None:
+    """The lock file is removed while still held; a build that was waiting on it must not end up
+    holding a file nobody else can see, while a third build takes the new one."""
+    import threading
+
+    from qmsdocs.errors import BuildError
+    from qmsdocs.lock import OutputLock
+
+    out = tmp_path / "out"
+    first = OutputLock(out).__enter__()
+    waiting, entered = threading.Event(), threading.Event()
+    second = OutputLock(out, timeout=10, on_wait=lambda holder: waiting.set())
+
+    def wait_for_it() -> None:
+        second.__enter__()
+        entered.set()
+
+    waiter = threading.Thread(target=wait_for_it)
+    waiter.start()
+    try:
+        assert waiting.wait(10)  # the second build has the old file open and waits for its lock
+        first.__exit__(None, None, None)
+        assert entered.wait(10)
+        assert (out / LOCK_FILE).read_text(encoding="utf-8") == f"{os.getpid()}\n"
+        with pytest.raises(BuildError, match="another qmsdocs build"):
+            OutputLock(out, timeout=0.2).__enter__()
+    finally:
+        waiter.join()
+        second.__exit__(None, None, None)
+    assert not (out / LOCK_FILE).exists()
