@@ -29,6 +29,9 @@ MANIFEST = "manifest.json"
 #: A manifest larger than this is not read (it is ignored with a warning, as a damaged one): a real one
 #: takes about 1 KiB per document.
 MAX_MANIFEST_BYTES = 64 * 2**20
+#: Entries (files and folders) of a template layer the quick up-to-date check walks at most; a layer
+#: with more is always left to the full check (a real one holds a few dozen templates).
+MAX_LAYER_ENTRIES = 10_000
 #: Files up to this size are hashed from one read; larger ones in chunks, so memory stays bounded.
 _WHOLE_READ_BYTES = 16 * 2**20
 # No symbolic link for the manifest; no blocking on a named pipe or device planted at any name.
@@ -100,9 +103,21 @@ class FileHashes:
         return self._cache[path]
 
     def folder(self, folder: Path) -> dict[str, str | None]:
-        """``{file: hash}`` for every file below *folder* (empty when it does not exist)."""
+        """``{file: hash}`` for every file below *folder* (empty when it does not exist).
+
+        A folder with more than :data:`MAX_LAYER_ENTRIES` entries is not walked further: its result is
+        a token new to this build, so a quick check over it never matches and the full check decides.
+        (The layers the quick check walks are named by the manifest, which may have been edited.)
+        """
         if folder not in self._folders:
-            files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+            entries = []
+            if folder.is_dir():
+                for count, path in enumerate(folder.rglob("*")):
+                    if count >= MAX_LAYER_ENTRIES:
+                        self._folders[folder] = {str(folder): f"too many files, {os.urandom(8).hex()}"}
+                        return self._folders[folder]
+                    entries.append(path)
+            files = sorted(p for p in entries if p.is_file())
             self._folders[folder] = {str(p): self(p) for p in files}
         return self._folders[folder]
 

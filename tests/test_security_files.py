@@ -825,3 +825,56 @@ def test_a_build_waiting_on_a_lock_file_that_is_removed_locks_the_new_one(tmp_pa
         waiter.join()
         second.__exit__(None, None, None)
     assert not (out / LOCK_FILE).exists()
+
+
+def test_quick_check_walks_a_layer_named_by_the_manifest_only_up_to_the_limit(
+    runner: CliRunner,
+    tmp_path: Path,
+    profile_copy: ProfileCopy,
+    first_build: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    good, _ = two_profiles(profile_copy)
+    out = tmp_path / "out"
+    shutil.copytree(first_build, out)
+    big = tmp_path / "big"
+    big.mkdir()
+    for index in range(40):
+        (big / f"file{index}.txt").write_text("x\n", encoding="utf-8")
+    manifest = out / "minimal/manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["quick"]["layers"] = [str(big), *data["quick"]["layers"]]  # as if edited by hand
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setattr(manifest_module, "MAX_LAYER_ENTRIES", 10)
+    read: list[Path] = []
+    real_hash = manifest_module.file_hash
+
+    def counting_hash(path: Path) -> str | None:
+        read.append(path)
+        return real_hash(path)
+
+    monkeypatch.setattr(manifest_module, "file_hash", counting_hash)
+    result = build(runner, out, good)
+    assert result.exit_code == 0, result.output
+    assert "0 written" in result.stdout  # the full check found every document as it was
+    assert not [p for p in read if big in p.parents]  # the walk stopped at the limit, nothing hashed
+
+
+def test_a_real_layer_over_the_limit_is_always_left_to_the_full_check(
+    runner: CliRunner, tmp_path: Path, profile_copy: ProfileCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good, _ = two_profiles(profile_copy)
+    layer = tmp_path / "house"
+    (layer / "procedures").mkdir(parents=True)
+    (layer / "procedures/gas.md.j2").write_text(GOOD_DOC, encoding="utf-8")
+    for index in range(20):
+        (layer / f"note{index}.txt").write_text("x\n", encoding="utf-8")
+    monkeypatch.setattr(manifest_module, "MAX_LAYER_ENTRIES", 10)
+    out = tmp_path / "out"
+    args = ["build", str(good), "-o", str(out), "-f", "md", "-j", "1", "-q", "-t", str(layer)]
+    assert runner.invoke(main, args).exit_code == 0
+    (layer / "procedures/gas.md.j2").write_text(GOOD_DOC + "Checked monthly.\n", encoding="utf-8")
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "documents: 1 written" in result.stdout  # the change was seen, not vouched for by the quick key
+    assert "Checked monthly." in (out / "minimal/LMA-WI-01 Gas detectors.md").read_text(encoding="utf-8")
