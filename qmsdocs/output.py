@@ -11,6 +11,13 @@ records a hash for a file that is about to change, and records the new hashes on
 written (see :func:`write_profile`); files of documents that left the set are deleted last, and only
 when the manifest says qmsdocs wrote them and their content is unchanged. A document without a
 recorded hash is simply rebuilt by the next build.
+
+The folder is the client's deliverable and may have been changed by hand: the profile's folder and
+every folder a file goes into must be real folders, not symbolic links (checked before the first file
+is written, so such a profile fails with nothing written); files are written by
+:func:`qmsdocs.paths.atomic_write`, which never follows a link; a manifest that is not exactly as
+qmsdocs writes it, or names a file outside the folder, is not used (one warning; every document is
+rebuilt and nothing is removed, see :func:`qmsdocs.manifest.load_manifest`).
 """
 
 from __future__ import annotations
