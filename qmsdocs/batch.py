@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import qmsdocs
+from qmsdocs.config import RenderLimits
 from qmsdocs.errors import BuildError
 from qmsdocs.lock import OutputLock
 from qmsdocs.manifest import sync
@@ -83,6 +84,7 @@ def build(
     force: bool = False,
     progress: Callable[[Progress], None] | None = None,
     lock_timeout: float = 30.0,
+    limits: RenderLimits | None = None,
 ) -> BuildReport:
     """Build every profile into ``out/<profile file stem>/``; a failing profile is reported in its result
     and the others still build.
@@ -91,7 +93,9 @@ def build(
     inputs and files are unchanged since the last build are not rendered or rewritten unless *force*.
     *progress* is called with a :class:`~qmsdocs.progress.Progress` as profiles finish. Raises
     :class:`~qmsdocs.errors.BuildError` when another build holds *out* for longer than *lock_timeout*
-    seconds.
+    seconds. Each document's render stays within *limits* (default:
+    :data:`qmsdocs.config.DEFAULT_LIMITS`); a render past one fails its profile with the template's
+    file and line.
     """
     started = time.perf_counter()
     out_path = Path(out)
@@ -163,12 +167,12 @@ def build(
             # rendering needs Jinja, pydantic...: imported only when there is work
             from qmsdocs import workers
 
-            workers.reset()
+            workers.reset(limits)
             with workers.rendering_gc():
                 for index, task in pending:
                     finished(index, *workers.build_one(task))
         elif pending:
-            _run_pool(pending, min(jobs, len(pending)), finished)
+            _run_pool(pending, min(jobs, len(pending)), finished, limits)
         if any(r.written or r.removed for r in report.profiles):
             sync()  # once for the whole build; nothing to flush when nothing was written
     report.seconds = time.perf_counter() - started
@@ -189,9 +193,12 @@ def _folder_problem(out_dir: Path) -> str | None:
 
 
 def _run_pool(
-    pending: list[tuple[int, ProfileTask]], jobs: int, finished: Callable[[int, ProfileResult, int], None]
+    pending: list[tuple[int, ProfileTask]],
+    jobs: int,
+    finished: Callable[[int, ProfileResult, int], None],
+    limits: RenderLimits | None,
 ) -> None:
-    """Render and write *pending* in *jobs* worker processes."""
+    """Render and write *pending* in *jobs* worker processes, each document within *limits*."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
@@ -201,7 +208,9 @@ def _run_pool(
     # Forked workers share the output folder's lock (an OS lock on an inherited file) and can be told
     # to die with this process; elsewhere _stop still ends them before the lock is released.
     context = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=workers.init_worker, mp_context=context)
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, initializer=workers.init_worker, initargs=(limits,), mp_context=context
+    )
     try:
         futures: dict[Future[tuple[ProfileResult, int]], int] = {
             pool.submit(workers.build_one, task): index for index, task in pending
@@ -244,6 +253,7 @@ def build_profile(
     templates: Sequence[Path] = (),
     reference_docx: Path | None = None,
     force: bool = False,
+    limits: RenderLimits | None = None,
 ) -> ProfileResult:
     """Build one profile's document set into ``out/<profile stem>/``, in this process."""
     report = build(
@@ -254,5 +264,6 @@ def build_profile(
         reference_docx=reference_docx,
         jobs=1,
         force=force,
+        limits=limits,
     )
     return report.profiles[0]

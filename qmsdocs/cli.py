@@ -167,6 +167,7 @@ def build(
             force=force,
             progress=bar,
             lock_timeout=lock_timeout,
+            limits=getattr(click.get_current_context().obj, "limits", None),  # qmsdocs.toml's [limits]
         )
     except KeyboardInterrupt:
         if bar:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qmsdocs.config import RenderLimits
 from qmsdocs.errors import QmsDocsError
 from qmsdocs.library import TemplateLibrary
 from qmsdocs.manifest import TemplateHashes, digest, entry_is_current, quick_key, read_manifest
@@ -32,14 +33,23 @@ from qmsdocs.tasks import DocOutcome, ProfileOutcome, ProfileTask, file_hashes, 
 _libraries: dict[tuple[Path, ...], TemplateLibrary] = {}
 _profiles: dict[Path, Profile] = {}
 _template_hashes_cache: dict[int, TemplateHashes] = {}
+#: the render limits of the current build (None: qmsdocs.config.DEFAULT_LIMITS when rendering)
+_limits: RenderLimits | None = None
+#: Most profiles and template libraries a process keeps (the most recent): a process that builds
+#: hundreds of profiles must not keep them all (each profile is prepared once per build anyway; a
+#: library with its compiled templates is several MB, and each client folder of templates makes one).
+KEEP_PROFILES = 4
+KEEP_LIBRARIES = 4
 
 
-def reset() -> None:
-    """Forget the libraries, profiles and file hashes of an earlier build."""
+def reset(limits: RenderLimits | None = None) -> None:
+    """Forget the libraries, profiles and file hashes of an earlier build; render within *limits*."""
+    global _limits
     _libraries.clear()
     _profiles.clear()
     _template_hashes_cache.clear()
     reset_hashes()
+    _limits = limits
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -84,14 +94,14 @@ def rendering_gc() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def init_worker() -> None:
-    """Pool initializer: a fresh cache, the rendering GC threshold, Ctrl-C left to the main process
-    (which stops the pool), and an exit as soon as the main process is gone."""
+def init_worker(limits: RenderLimits | None = None) -> None:
+    """Pool initializer: a fresh cache, the build's render limits, the rendering GC threshold, Ctrl-C
+    left to the main process (which stops the pool), and an exit as soon as the main process is gone."""
     parent = os.getppid()
     _die_with_parent()
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
-    reset()
+    reset(limits)
     gc.set_threshold(*GC_THRESHOLD)  # a worker process only ever renders
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
@@ -114,14 +124,15 @@ def layers_of(profile: Profile, templates: tuple[Path, ...]) -> tuple[Path, ...]
 def _bytecode_cache() -> Any:
     """Jinja's on-disk cache of compiled templates (keyed by template and source checksum), so each
     worker of each build does not compile the same templates again; None when there is no writable
-    cache folder. The folder is per qmsdocs version because the generated code depends on qmsdocs'
-    environment settings."""
+    cache folder. The folder is per qmsdocs version and sandbox code version because the generated code
+    depends on qmsdocs' environment settings (its filters, the checks the sandbox compiles in)."""
     from jinja2 import FileSystemBytecodeCache
 
     import qmsdocs
+    from qmsdocs.sandbox import CODE_VERSION
 
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    folder = base / "qmsdocs" / qmsdocs.__version__ / "jinja"
+    folder = base / "qmsdocs" / qmsdocs.__version__ / f"jinja-{CODE_VERSION}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
@@ -132,6 +143,8 @@ def _bytecode_cache() -> Any:
 def library_for(layers: tuple[Path, ...]) -> TemplateLibrary:
     """The template library over *layers*, built once per process and build."""
     if layers not in _libraries:
+        while len(_libraries) >= KEEP_LIBRARIES:  # the oldest goes, with the hashes kept by its id
+            _template_hashes_cache.pop(id(_libraries.pop(next(iter(_libraries)))), None)
         library = TemplateLibrary(list(layers))
         library.env.bytecode_cache = _bytecode_cache()
         # no stat of the template file at every get_template: the library lives for one build only
@@ -143,6 +156,8 @@ def library_for(layers: tuple[Path, ...]) -> TemplateLibrary:
 def prepare(source: Path, templates: tuple[Path, ...]) -> Prepared:
     """Load *source* (once per process and build), its library and its plan."""
     if source not in _profiles:
+        while len(_profiles) >= KEEP_PROFILES:
+            _profiles.pop(next(iter(_profiles)))
         _profiles[source] = load_profile(source)
     profile = _profiles[source]
     library = library_for(layers_of(profile, templates))
@@ -207,7 +222,7 @@ def _render(spec: DocumentSpec, prepared: Prepared, formats: tuple[str, ...], re
     from qmsdocs.md_writer import write_markdown
     from qmsdocs.render import render
 
-    rendered = render(spec, prepared.profile, prepared.plan, prepared.library)
+    rendered = render(spec, prepared.profile, prepared.plan, prepared.library, _limits)
     tree = parse(rendered.text)  # once, for both writers and the image scan
     meta = spec.meta
     files: dict[str, str] = {}
