@@ -27,6 +27,7 @@ reached is a :class:`RenderLimitError` raised where the template is, so it names
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import os
 import threading
@@ -44,7 +45,7 @@ from jinja2 import StrictUndefined, Template
 from jinja2.compiler import CodeGenerator
 from jinja2.environment import TemplateModule as _TemplateModule
 from jinja2.exceptions import SecurityError, TemplateRuntimeError
-from jinja2.filters import _GroupTuple, make_attrgetter, sync_do_join, sync_do_sum
+from jinja2.filters import _GroupTuple, do_attr, make_attrgetter, sync_do_join, sync_do_sum
 from jinja2.runtime import (
     BlockReference,
     LoopContext,
@@ -388,8 +389,58 @@ class Sandbox(SandboxedEnvironment):
 
     # -- attributes -------------------------------------------------------------------------------
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``obj.attribute`` from a template (Jinja's rules: an attribute, else an item), decided by
+        the allow-list *before* the attribute is read, so no getter of a refused attribute ever runs
+        (a pydantic deprecation warning, a cached computation...)."""
+        key = (type(obj), attribute)
+        allowed = self._safe.get(key)
+        if allowed is None:
+            allowed = self.is_safe_attribute(obj, attribute, None)
+        if allowed:
+            try:
+                value = getattr(obj, attribute)
+            except AttributeError:
+                pass
+            else:
+                if attribute == "format" or attribute == "format_map":
+                    return self.wrap_str_format(value) or value
+                return value
+        try:
+            return obj[attribute]
+        except (TypeError, LookupError):
+            pass
+        if not allowed and inspect.getattr_static(obj, attribute, missing) is not missing:
+            return self.unsafe_undefined(obj, attribute)
+        return self.undefined(obj=obj, name=attribute)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        """The value of a refused attribute: an error, as soon as the template uses it, that names what
+        a template may read instead."""
+        kind = type(obj)
+        owner = obj.__name__ if isinstance(obj, type) else kind.__name__
+        readable = (
+            sorted(api_attributes(kind)) if kind not in PLAIN_TYPES and not isinstance(obj, type) else []
+        )
+        hint = f" (it has: {', '.join(readable)})" if readable else ""
+        return self.undefined(
+            f"{owner}.{attribute} is not part of the template API{hint}",
+            name=attribute,
+            obj=obj,
+            exc=SecurityError,
+        )
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        """``obj[argument]`` from a template; a text argument falls back to :meth:`getattr`."""
+        try:
+            return obj[argument]
+        except (TypeError, LookupError):
+            if isinstance(argument, str):
+                return self.getattr(obj, argument)
+        return self.undefined(obj=obj, name=argument)
+
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        """Only the template API (see the module doc); decided once per (type, name)."""
+        """Only the template API (see the module doc); decided once per (type, name), whatever the value."""
         key = (type(obj), attr)
         known = self._safe.get(key)
         if known is None:
@@ -551,7 +602,8 @@ class Sandbox(SandboxedEnvironment):
         if size is None:
             return RenderLimitError(f"{what} is more than the limit of {limit:,}" + _hint("render_items"))
         return RenderLimitError(
-            f"{what} would make {size:,} characters or items; the limit is {limit:,}" + _hint("render_items")
+            f"{what} would make at least {size:,} characters or items; the limit is {limit:,}"
+            + _hint("render_items")
         )
 
     def too_big_number(self) -> RenderLimitError:
@@ -674,6 +726,7 @@ class Sandbox(SandboxedEnvironment):
                 self.filters[name] = _guarded(self, self.filters[name], check)
         self.filters["join"] = _join
         self.filters["sum"] = _sum
+        self.filters["attr"] = _attr
 
 
 class _Watch:
@@ -1099,6 +1152,19 @@ def _join(context: Any, value: Any, d: str = "", attribute: str | int | None = N
 _join.jinja_pass_arg = _PassArg.context  # type: ignore[attr-defined]
 
 
+def _attr(context: Any, obj: Any, name: str) -> Any:
+    """Jinja's ``attr`` (an attribute, never an item), with the allow-list decided before it is read."""
+    env = context.environment
+    if isinstance(name, str) and not env.is_safe_attribute(obj, name, None):
+        if inspect.getattr_static(obj, name, missing) is not missing:
+            return env.unsafe_undefined(obj, name)
+        return env.undefined(obj=obj, name=name)
+    return do_attr(env, obj, name)
+
+
+_attr.jinja_pass_arg = _PassArg.context  # type: ignore[attr-defined]
+
+
 def _sum(context: Any, iterable: Any, attribute: str | int | None = None, start: Any = 0) -> Any:
     """Jinja's ``sum``, with the size of a sum of lists or texts checked before it is made."""
     env = context.environment
@@ -1122,6 +1188,8 @@ class MarkdownUndefined(StrictUndefined):
 
     @property
     def _undefined_message(self) -> str:
+        if self._undefined_hint:
+            return self._undefined_hint
         if self._undefined_obj is not missing and self._undefined_name is not None:
             owner = type(self._undefined_obj).__name__
             return f"{owner} has no field '{self._undefined_name}'"
