@@ -208,6 +208,9 @@ def _run_pool(
     # Forked workers share the output folder's lock (an OS lock on an inherited file) and can be told
     # to die with this process; elsewhere _stop still ends them before the lock is released.
     context = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
+    sandbox = sys.modules.get("qmsdocs.sandbox")  # no thread of this process into the fork
+    if sandbox is not None:
+        sandbox.stop_watchdog()
     pool = ProcessPoolExecutor(
         max_workers=jobs, initializer=workers.init_worker, initargs=(limits,), mp_context=context
     )

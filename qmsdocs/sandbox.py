@@ -770,6 +770,7 @@ class _Watchdog:
         self._lock = threading.Lock()
         self._watches: dict[int, _Watch] = {}
         self._thread: threading.Thread | None = None
+        self._quit = threading.Event()
         self._raise: Callable[[int, Any], int] | None = None
         #: the resident memory of the process at the watchdog's last tick (0 before its first)
         self.resident = 0
@@ -815,13 +816,25 @@ class _Watchdog:
             )
 
         self._raise = raise_in
-        self._thread = threading.Thread(target=self._run, name="qmsdocs render watchdog", daemon=True)
+        self._quit = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(self._quit,), name="qmsdocs render watchdog", daemon=True
+        )
         self._thread.start()
         return True
 
-    def _run(self) -> None:
-        while True:
-            time.sleep(TICK_SECONDS)
+    def stop_thread(self) -> None:
+        """End the thread (the next render starts it again): before a fork, which copies one thread
+        only and which Python 3.12 warns about in a process that has several."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._quit.set()
+        thread.join()
+        self._thread = None
+
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.wait(TICK_SECONDS):
             self.resident = resident = resident_bytes()
             if not self._watches:
                 continue
@@ -853,6 +866,11 @@ class _Stopped(RenderLimitError):
 
 
 _watchdog = _Watchdog()
+
+
+def stop_watchdog() -> None:
+    """End the watchdog thread of this process, if it runs (see :meth:`_Watchdog.stop_thread`)."""
+    _watchdog.stop_thread()
 
 
 def resident_bytes() -> int:

@@ -692,6 +692,65 @@ def test_config_limits_reach_the_batch_and_only_the_bad_profile_fails(
     assert not multiprocessing.active_children()
 
 
+def test_time_limit_in_forked_workers(runner: CliRunner, tmp_path: Path, profile_copy: ProfileCopy) -> None:
+    render_hostile(
+        tmp_path / "warm", load_profile(profile_copy("minimal.yaml")), "x"
+    )  # the watchdog runs here
+    good = profile_copy("minimal.yaml").with_name("good.yaml")
+    good.write_text(profile_copy("minimal.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    loops = "{% for i in range(10000) %}{% for j in range(10000) %}{% for k in range(10000) %}{% endfor %}{% endfor %}{% endfor %}"
+    config, bad = _limits_workspace(tmp_path, profile_copy, loops, "render_seconds = 0.3")
+    out = tmp_path / "out"
+    result = runner.invoke(
+        main, ["--config", str(config), "build", str(bad), str(good), "-f", "md", "-o", str(out), "-j", "2"]
+    )
+    assert result.exit_code == 1
+    where = bad.parent / "client/layer/procedures/hostile.md.j2"
+    assert (
+        f"{where}:{LINE}: the template ran longer than 0.3 s" + HINT.format("render_seconds") in result.stderr
+    )
+    assert "1 profile built, 1 failed" in result.output
+    assert sandbox._watchdog._thread is None  # stopped before the fork: the pool forked one thread
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize(
+    ("table", "problems"),
+    [
+        (
+            "[limits]\nrender_itms = 3\nrender_seconds = 0\nrender_items = 2.5\nrender_memory_mb = true\n",
+            [
+                "{f}:2: limits.render_itms: unknown key; did you mean 'render_items'?",
+                "{f}:3: limits.render_seconds: must be a number greater than 0 (seconds one document's render may take, default 10)",
+                "{f}:4: limits.render_items: must be a whole number greater than 0 (characters of any one text or items of any one list a template builds, default 1000000)",
+                "{f}:5: limits.render_memory_mb: must be a number greater than 0 (megabytes of memory one document's render may add to its process, default 256)",
+            ],
+        ),
+        ("limits = 5\n", ["{f}:1: limits: must be a table, e.g. [limits] with render_seconds = 10"]),
+    ],
+)
+def test_limits_table_errors_name_file_line_and_key(tmp_path: Path, table: str, problems: list[str]) -> None:
+    from qmsdocs.config import parse_config
+    from qmsdocs.errors import ConfigError
+
+    file = tmp_path / "qmsdocs.toml"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(table, file)
+    assert str(caught.value).splitlines() == [p.format(f=file) for p in problems]
+
+
+def test_limits_table_values_and_units(tmp_path: Path) -> None:
+    from qmsdocs.config import parse_config
+
+    text = "output = 'out'\n[limits]\nrender_seconds = 2.5\nrender_output_mb = 0.5\nrender_items = 7000\nrender_memory_mb = 64\n"
+    config = parse_config(text, tmp_path / "qmsdocs.toml")
+    assert config.limits == RenderLimits(
+        seconds=2.5, output_chars=500_000, items=7000, memory_bytes=64_000_000
+    )
+    assert parse_config("limits = {render_items = 9}\n", tmp_path / "q.toml").limits == RenderLimits(items=9)
+    assert parse_config("", tmp_path / "q.toml").limits == DEFAULT_LIMITS
+
+
 def test_default_limits_without_config(tmp_path: Path, minimal: Profile) -> None:
     assert RenderLimits(10.0, 5_000_000, 1_000_000, 256_000_000) == DEFAULT_LIMITS
     # the 1,000,000 of the default limit, not the small one of these tests
