@@ -80,7 +80,7 @@ TICK_OPERATIONS = 2048
 OUTPUT_BATCH = 32
 #: Bumped when the generated template code changes: the on-disk cache of compiled templates
 #: (workers.py) is kept per code version, so it never serves code compiled without the checks.
-CODE_VERSION = "3"
+CODE_VERSION = "4"
 
 #: Plain data: Jinja's own attribute rules apply to these (methods of text, lists, mappings, dates).
 PLAIN_TYPES: frozenset[type] = frozenset(
