@@ -42,9 +42,54 @@ settings.load_profile(os.environ.get("QMSDOCS_HYPOTHESIS", "default"))
 #: Characters that have broken document generators: Markdown and Jinja syntax, table pipes, XML
 #: specials, control characters, carriage returns, bidirectional overrides, non-ASCII letters.
 HOSTILE = [
-    "#", "# ", "- ", "* ", "1. ", "> ", "|", "`", "```", "---", "===", "+", "    ", "\t", "\n", "\n\n", "\r",
-    "\r\n", "{{", "}}", "{%", "%}", "{#", "<", ">", "&", "&amp;", "\\", "_", "*", "[", "]", "(", ")", "!",
-    "\x00", "\x07", "\x1b", "\u202e", "\u200f", "\ufeff", "Ö", "ß", "\u00a0", "日本", "\U0001f600", "'", '"',
+    "#",
+    "# ",
+    "- ",
+    "* ",
+    "1. ",
+    "> ",
+    "|",
+    "`",
+    "```",
+    "---",
+    "===",
+    "+",
+    "    ",
+    "\t",
+    "\n",
+    "\n\n",
+    "\r",
+    "\r\n",
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "{#",
+    "<",
+    ">",
+    "&",
+    "&amp;",
+    "\\",
+    "_",
+    "*",
+    "[",
+    "]",
+    "(",
+    ")",
+    "!",
+    "\x00",
+    "\x07",
+    "\x1b",
+    "\u202e",
+    "\u200f",
+    "\ufeff",
+    "Ö",
+    "ß",
+    "\u00a0",
+    "日本",
+    "\U0001f600",
+    "'",
+    '"',
 ]
 _plain = st.text(alphabet=st.characters(codec="utf-8", categories=["L", "N", "Zs", "P"]), max_size=12)
 hostile_text = st.lists(st.one_of(st.sampled_from(HOSTILE), _plain), min_size=1, max_size=10).map("".join)
@@ -74,7 +119,9 @@ def _build(tmp_path: Path, profile: dict[str, Any], *extra: str) -> tuple[Any, P
     work.mkdir(parents=True)
     source = work / "client.yaml"
     source.write_text(yaml.safe_dump(profile, allow_unicode=True), encoding="utf-8")
-    result = CliRunner().invoke(main, ["build", str(source), "-o", str(work / "out"), "-j", "1", "-q", *extra])
+    result = CliRunner().invoke(
+        main, ["build", str(source), "-o", str(work / "out"), "-j", "1", "-q", *extra]
+    )
     return result, work / "out" / "client"
 
 
@@ -98,7 +145,9 @@ def _document(folder: Path, doc_id: str) -> Path:
 
 
 @given(name=hostile_text, statement=hostile_text, person=hostile_text)
-def test_hostile_profile_text_builds_or_fails_located(tmp_path: Path, name: str, statement: str, person: str) -> None:
+def test_hostile_profile_text_builds_or_fails_located(
+    tmp_path: Path, name: str, statement: str, person: str
+) -> None:
     profile = _minimal()
     profile["organisation"]["name"] = name
     profile.setdefault("document_control", {})["prefix"] = "HX"
