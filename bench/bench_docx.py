@@ -5,7 +5,7 @@ example profiles (every document of every profile under ``profiles/``). Prints, 
 per document of ``write_docx`` alone, of the Markdown-to-disk path (parse + ``write_docx`` + writing the
 file) and of the whole render-to-disk path (template + charts, parse, both writers, both files), the
 same rates for pandoc on a sample of the documents, their ratio, and the cold import time of
-``qmsdocs.docx``.
+``qmsdocs.writers.docx``.
 
 Shared machines are noisy (this project's 2-core VM swings by 2x between identical runs), so every qmsdocs
 figure is the best of ``--repeat`` passes over all the documents, as ``timeit`` reports it, with the
@@ -27,15 +27,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qmsdocs import charts  # noqa: E402
-from qmsdocs.docx import prepare_reference, write_docx  # noqa: E402
-from qmsdocs.library import TemplateLibrary  # noqa: E402
-from qmsdocs.markdown import clear_inline_cache, parse  # noqa: E402
-from qmsdocs.md_writer import write_markdown  # noqa: E402
-from qmsdocs.plan import plan  # noqa: E402
-from qmsdocs.profile import load_profile  # noqa: E402
-from qmsdocs.render import render  # noqa: E402
-from qmsdocs.workers import rendering_gc  # noqa: E402
+from qmsdocs.batch.workers import rendering_gc  # noqa: E402
+from qmsdocs.library.layers import TemplateLibrary  # noqa: E402
+from qmsdocs.library.plan import plan  # noqa: E402
+from qmsdocs.library.render import render  # noqa: E402
+from qmsdocs.markdown.tree import clear_inline_cache, parse  # noqa: E402
+from qmsdocs.profile.models import load_profile  # noqa: E402
+from qmsdocs.standards import charts  # noqa: E402
+from qmsdocs.writers.docx import prepare_reference, write_docx  # noqa: E402
+from qmsdocs.writers.markdown import write_markdown  # noqa: E402
 
 PANDOC_DOCS = 20
 
@@ -156,8 +156,14 @@ def main() -> None:
             )
         else:
             report("pandoc", "not installed: comparison skipped")
-    report("cold import of qmsdocs.docx", f"{cold_import_ms('qmsdocs.docx'):8.1f} ms over a bare interpreter")
-    report("cold import of python-docx", f"{cold_import_ms('docx'):8.1f} ms (not imported by qmsdocs.docx)")
+    report(
+        "cold import of qmsdocs.writers.docx",
+        f"{cold_import_ms('qmsdocs.writers.docx'):8.1f} ms over a bare interpreter",
+    )
+    report(
+        "cold import of python-docx",
+        f"{cold_import_ms('docx'):8.1f} ms (not imported by qmsdocs.writers.docx)",
+    )
 
 
 def per_doc(figures: tuple[float, float]) -> str:

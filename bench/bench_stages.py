@@ -40,11 +40,11 @@ def child(stage: int, folder: Path, count: int) -> None:
     # load: each run gets its own empty cache, so every warm-up does the same work.
     os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="cache-", dir=folder)
 
-    from qmsdocs import workers
-    from qmsdocs.docx import prepare_reference, write_docx
-    from qmsdocs.markdown import parse
-    from qmsdocs.md_writer import write_markdown
-    from qmsdocs.render import render
+    from qmsdocs.batch import workers
+    from qmsdocs.library.render import render
+    from qmsdocs.markdown.tree import parse
+    from qmsdocs.writers.docx import prepare_reference, write_docx
+    from qmsdocs.writers.markdown import write_markdown
 
     gc.set_threshold(*workers.GC_THRESHOLD)
     profiles = sorted(folder.glob("client-*.yaml"))

@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from qmsdocs.batch import BuildReport, build
+    from qmsdocs.batch.builder import BuildReport, build
     from qmsdocs.errors import QmsDocsError
-    from qmsdocs.library import TemplateLibrary
-    from qmsdocs.profile import load_profile
+    from qmsdocs.library.layers import TemplateLibrary
+    from qmsdocs.profile.models import load_profile
 
 _API = {
-    "BuildReport": "qmsdocs.batch",
-    "build": "qmsdocs.batch",
+    "BuildReport": "qmsdocs.batch.builder",
+    "build": "qmsdocs.batch.builder",
     "QmsDocsError": "qmsdocs.errors",
-    "TemplateLibrary": "qmsdocs.library",
-    "load_profile": "qmsdocs.profile",
+    "TemplateLibrary": "qmsdocs.library.layers",
+    "load_profile": "qmsdocs.profile.models",
 }
 
 __all__ = ["BuildReport", "QmsDocsError", "TemplateLibrary", "__version__", "build", "load_profile"]

@@ -151,8 +151,8 @@ def build(
     Profiles are built in parallel; documents whose inputs have not changed since the last build into
     OUT are left as they are. Exit code 1 when any profile failed (the others are still built).
     """
-    from qmsdocs.batch import build as run_build
-    from qmsdocs.progress import ProgressLine
+    from qmsdocs.batch.builder import build as run_build
+    from qmsdocs.batch.progress import ProgressLine
 
     chosen = list(profiles) or [default_profile()]
     bar = ProgressLine(sys.stdout) if not quiet and sys.stdout.isatty() else None
@@ -217,9 +217,9 @@ def build(
 @handle_errors
 def validate(profiles: Sequence[Path], strict: bool) -> None:
     """Check each PROFILE; print every problem with its file, line and field."""
-    from qmsdocs.advice import advise
     from qmsdocs.errors import ProfileError
-    from qmsdocs.profile import load_profile
+    from qmsdocs.profile.advice import advise
+    from qmsdocs.profile.models import load_profile
 
     failed = False
     for path in profiles:
@@ -251,7 +251,7 @@ def templates() -> None:
 @handle_errors
 def templates_list(templates: Sequence[Path]) -> None:
     """List every document template: id, title, clauses and the layer it comes from."""
-    from qmsdocs.library import TemplateLibrary
+    from qmsdocs.library.layers import TemplateLibrary
 
     library = TemplateLibrary(list(templates))
     found, problems = library.scan()  # the templates that load, and every problem of the others
@@ -279,7 +279,7 @@ def templates_list(templates: Sequence[Path]) -> None:
 @handle_errors
 def templates_show(name: str, templates: Sequence[Path]) -> None:
     """Print the source of the template NAME (a document id or a path) and where it comes from."""
-    from qmsdocs.library import TemplateLibrary
+    from qmsdocs.library.layers import TemplateLibrary
 
     library = TemplateLibrary(list(templates))
     layer, relative, file = library.find(name)
@@ -311,7 +311,7 @@ def templates_show(name: str, templates: Sequence[Path]) -> None:
 @handle_errors
 def templates_eject(name: str, to: Path, extends: bool, force: bool) -> None:
     """Copy the built-in template NAME (a document id or a path) into a template folder to edit."""
-    from qmsdocs.workspace import eject
+    from qmsdocs.library.workspace import eject
 
     written = eject(name, to, extends=extends, force=force)
     click.echo(f"wrote {written}")
@@ -327,7 +327,7 @@ def check_command(profiles: Sequence[Path], templates: Sequence[Path]) -> None:
 
     Reports all problems at once, each with its file and line; exits 1 when there are any.
     """
-    from qmsdocs.check import check_library
+    from qmsdocs.library.check import check_library
 
     chosen = list(dict.fromkeys(path.resolve() for path in [*bundled_examples(), *profiles]))
     report = check_library(list(templates), chosen)
@@ -353,7 +353,7 @@ def bundled_examples() -> list[Path]:
 @handle_errors
 def schema_command(output: Path | None) -> None:
     """Print the JSON Schema of the profile (for editors: completion and checking as you type)."""
-    from qmsdocs.schema import schema_text
+    from qmsdocs.profile.schema import schema_text
 
     text = schema_text()
     if output is None:
@@ -373,7 +373,7 @@ def schema_command(output: Path | None) -> None:
 @handle_errors
 def init_command(directory: Path, force: bool) -> None:
     """Create a consultant workspace in DIRECTORY: config, example profile, a template override, schema."""
-    from qmsdocs.workspace import init_workspace
+    from qmsdocs.library.workspace import init_workspace
 
     written = init_workspace(directory, bundled_profiles_dir(), force=force)
     for path in written:

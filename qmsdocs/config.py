@@ -46,7 +46,7 @@ class RenderLimits:
     TemplateError at the template's file and line, which fails that profile only.
 
     Set in the ``[limits]`` table of qmsdocs.toml (the key of each field is in :data:`LIMIT_KEYS`), or
-    given to :func:`qmsdocs.build` (``limits=``) and :func:`qmsdocs.render.render`.
+    given to :func:`qmsdocs.build` (``limits=``) and :func:`qmsdocs.library.render.render`.
     """
 
     #: wall-clock seconds of one document's render

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from qmsdocs.cli import bundled_profiles_dir
-from qmsdocs.profile import Profile, load_profile
+from qmsdocs.profile.models import Profile, load_profile
 
 PROFILES = bundled_profiles_dir()
 

@@ -10,9 +10,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from qmsdocs.document import DocumentMeta, Revision, Signatory
-from qmsdocs.docx import PreparedReference, prepare_reference, write_docx
-from qmsdocs.markdown import parse
+from qmsdocs.markdown.tree import parse
+from qmsdocs.writers.docx import PreparedReference, prepare_reference, write_docx
+from qmsdocs.writers.meta import DocumentMeta, Revision, Signatory
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "bench" / "samples"

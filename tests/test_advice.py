@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from qmsdocs.advice import advise
-from qmsdocs.profile import load_profile
+from qmsdocs.profile.advice import advise
+from qmsdocs.profile.models import load_profile
 
 BASE = """
 schema_version: 1

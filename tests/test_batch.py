@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qmsdocs.batch import DELAY_ENV, build
+from qmsdocs.batch.builder import DELAY_ENV, build
+from qmsdocs.batch.manifest import file_hash
+from qmsdocs.batch.progress import Progress, ProgressLine
 from qmsdocs.cli import main
-from qmsdocs.library import TemplateLibrary
-from qmsdocs.manifest import file_hash
-from qmsdocs.plan import plan
-from qmsdocs.profile import load_profile
-from qmsdocs.progress import Progress, ProgressLine
+from qmsdocs.library.layers import TemplateLibrary
+from qmsdocs.library.plan import plan
+from qmsdocs.profile.models import load_profile
 
 ProfileCopy = Callable[[str], Path]
 
@@ -46,7 +46,7 @@ def tree(folder: Path) -> dict[str, object]:
     picture: dict[str, object] = {}
     for path in sorted(folder.rglob("*")):
         name = path.relative_to(folder).as_posix()
-        if not path.is_file() or name.endswith(".qmsdocs.lock"):
+        if not path.is_file() or name.endswith(".qmsdocs.batch.lock"):
             continue
         if path.suffix == ".docx":
             with zipfile.ZipFile(path) as package:
@@ -286,7 +286,7 @@ def test_second_build_into_the_same_folder_is_refused_naming_the_holder(
     out = tmp_path / "out"
     first = cli(str(profiles[0]), "-o", str(out), "-f", "md", "-j", "1", env={DELAY_ENV: "2"})
     try:
-        lock = out / ".qmsdocs.lock"
+        lock = out / ".qmsdocs.batch.lock"
         wait_for(lambda: lock.is_file() and lock.read_text(encoding="utf-8").strip() == str(first.pid))
         second = cli(str(profiles[0]), "-o", str(out), "-f", "md", "--lock-timeout", "0")
         _, error = second.communicate(timeout=120)

@@ -8,12 +8,19 @@ from pathlib import Path
 import pytest
 from tree_helpers import shape
 
-from qmsdocs.blocks import parse_blocks
-from qmsdocs.library import TemplateLibrary
-from qmsdocs.markdown import Node, clear_inline_cache, inline_nodes, parse, parse_with_markdown_it, parser
-from qmsdocs.plan import plan
-from qmsdocs.profile import load_profile
-from qmsdocs.render import render
+from qmsdocs.library.layers import TemplateLibrary
+from qmsdocs.library.plan import plan
+from qmsdocs.library.render import render
+from qmsdocs.markdown.blocks import parse_blocks
+from qmsdocs.markdown.tree import (
+    Node,
+    clear_inline_cache,
+    inline_nodes,
+    parse,
+    parse_with_markdown_it,
+    parser,
+)
+from qmsdocs.profile.models import load_profile
 
 
 def direct(text: str) -> Node | None:

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 import qmsdocs
-from qmsdocs.batch import BuildReport, build, build_profile
+from qmsdocs.batch.builder import BuildReport, build, build_profile
+from qmsdocs.batch.lock import OutputLock
+from qmsdocs.batch.manifest import file_hash
 from qmsdocs.errors import BuildError
-from qmsdocs.library import TemplateLibrary, builtin_dir
-from qmsdocs.lock import OutputLock
-from qmsdocs.manifest import file_hash
-from qmsdocs.plan import plan
-from qmsdocs.profile import load_profile
+from qmsdocs.library.layers import TemplateLibrary, builtin_dir
+from qmsdocs.library.plan import plan
+from qmsdocs.profile.models import load_profile
 
 ProfileCopy = Callable[[str], Path]
 
@@ -282,7 +282,7 @@ def test_up_to_date_rebuild_reads_no_output_file(
     source = profile_copy("minimal.yaml")
     out = tmp_path / "out"
     md_build([source], out)
-    import qmsdocs.manifest as manifest_module
+    import qmsdocs.batch.manifest as manifest_module
 
     read: list[Path] = []
     real_hash = manifest_module.file_hash
@@ -370,7 +370,7 @@ def test_manifest_never_vouches_for_a_file_being_replaced(
         ),
         encoding="utf-8",
     )
-    import qmsdocs.output as build_module
+    import qmsdocs.batch.output as build_module
 
     real_write = build_module.atomic_write
     checked: list[str] = []
@@ -515,7 +515,7 @@ def test_package_level_build_is_the_function_on_every_call(profile_copy: Profile
     # the CLI (which imports that module), have been imported.
     code = (
         "import sys, qmsdocs, qmsdocs.cli\n"
-        "from qmsdocs.batch import BuildReport\n"
+        "from qmsdocs.batch.builder import BuildReport\n"
         "for attempt in range(2):\n"
         "    report = qmsdocs.build([sys.argv[1]], sys.argv[2], formats=['md'], jobs=1)\n"
         "    assert isinstance(report, qmsdocs.BuildReport) and report.ok, report\n"
@@ -534,7 +534,7 @@ def test_serial_build_restores_the_callers_gc_thresholds(
 ) -> None:
     import gc
 
-    from qmsdocs import workers
+    from qmsdocs.batch import workers
 
     seen: list[tuple[int, int, int]] = []
     real = workers.process_profile

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from qmsdocs import charts
-from qmsdocs.batch import build_profile
-from qmsdocs.library import TemplateLibrary
-from qmsdocs.markdown import parse
-from qmsdocs.maturity import assess
-from qmsdocs.plan import plan
-from qmsdocs.profile import Profile, load_profile
-from qmsdocs.render import Rendered, render
+from qmsdocs.batch.builder import build_profile
+from qmsdocs.library.layers import TemplateLibrary
+from qmsdocs.library.plan import plan
+from qmsdocs.library.render import Rendered, render
+from qmsdocs.markdown.tree import parse
+from qmsdocs.profile.models import Profile, load_profile
+from qmsdocs.standards import charts
+from qmsdocs.standards.maturity import assess
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -119,9 +119,9 @@ def test_unknown_chart_kind_names_the_known_ones(brightwater: Profile) -> None:
 
 _DRAW_SCRIPT = """
 import hashlib, sys
-from qmsdocs.profile import load_profile
-from qmsdocs.maturity import assess
-from qmsdocs import charts
+from qmsdocs.profile.models import load_profile
+from qmsdocs.standards.maturity import assess
+from qmsdocs.standards import charts
 a = assess(load_profile(sys.argv[1]))
 print(" ".join(hashlib.sha256(charts.draw(k, a)).hexdigest() for k in charts.KINDS))
 """
@@ -151,7 +151,7 @@ def test_png_has_no_software_or_time_metadata(brightwater: Profile) -> None:
 
 
 def test_importing_charts_does_not_import_pillow() -> None:
-    code = "import sys, qmsdocs.charts, qmsdocs.render; print('PIL' in sys.modules)"
+    code = "import sys, qmsdocs.standards.charts, qmsdocs.library.render; print('PIL' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qmsdocs.check import check_library
 from qmsdocs.cli import main
+from qmsdocs.library.check import check_library
 
 FRONT = "---\nid: {id}\ntitle: {title}\ncategory: procedure\n---\n"
 

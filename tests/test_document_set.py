@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qmsdocs import iso
-from qmsdocs.batch import build
+from qmsdocs.batch.builder import build
 from qmsdocs.cli import bundled_profiles_dir
-from qmsdocs.profile import Profile, load_profile
+from qmsdocs.profile.models import Profile, load_profile
+from qmsdocs.standards import iso
 
 PROFILES = sorted(p.stem for p in bundled_profiles_dir().glob("*.yaml"))
 #: Documents every profile gets (the rest depend on clauses or profile sections).

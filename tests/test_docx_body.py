@@ -12,8 +12,8 @@ import docx
 import pytest
 from docx_helpers import SAMPLES, check_package, outline, render, sample_meta
 
-from qmsdocs.docx import prepare_reference
 from qmsdocs.errors import DocumentError
+from qmsdocs.writers.docx import prepare_reference
 
 
 def part(data: bytes, name: str) -> str:
@@ -257,7 +257,7 @@ def test_not_an_image_is_an_error() -> None:
 
 
 def test_columns_never_narrower_than_their_longest_word() -> None:
-    from qmsdocs.docx.wml import _CELL_PADDING, _CHAR_TWIPS, column_widths
+    from qmsdocs.writers.docx.wml import _CELL_PADDING, _CHAR_TWIPS, column_widths
 
     lengths, words = [3, 40, 10, 9, 5, 6, 40, 15], [2, 11, 10, 6, 5, 6, 12, 8]
     widths = column_widths(lengths, 10000, words)

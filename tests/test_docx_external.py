@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from docx_helpers import SAMPLES, render, sample_meta
 
-from qmsdocs.markdown import parse
+from qmsdocs.markdown.tree import parse
 
 pytestmark = pytest.mark.slow
 

@@ -15,9 +15,9 @@ import pytest
 from docx.shared import Cm
 from docx_helpers import SAMPLES, outline, render
 
-from qmsdocs.docx import prepare_reference
-from qmsdocs.docx.builtin import REQUIRED
 from qmsdocs.errors import ReferenceDocError
+from qmsdocs.writers.docx import prepare_reference
+from qmsdocs.writers.docx.builtin import REQUIRED
 
 
 def part(data: bytes, name: str) -> str:
@@ -139,6 +139,6 @@ def test_reference_with_broken_styles(tmp_path: Path, python_docx_reference: Pat
 def test_importing_the_writer_is_cheap() -> None:
     # `qmsdocs --help` must stay instant: no python-docx, markdown-it or XML parser at import time
     heavy = "{'docx', 'markdown_it', 'xml.etree.ElementTree'}"
-    code = f"import sys, qmsdocs.docx; print(sorted({heavy} & set(sys.modules)))"
+    code = f"import sys, qmsdocs.writers.docx; print(sorted({heavy} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert result.stdout.strip() == "[]"

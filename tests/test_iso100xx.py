@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qmsdocs.library import TemplateLibrary
-from qmsdocs.markdown import parse
-from qmsdocs.plan import plan
-from qmsdocs.profile import Profile, load_profile
-from qmsdocs.render import render
-from qmsdocs.satisfaction import classify_indicator, parse_scale, satisfaction_plan
+from qmsdocs.library.layers import TemplateLibrary
+from qmsdocs.library.plan import plan
+from qmsdocs.library.render import render
+from qmsdocs.markdown.tree import parse
+from qmsdocs.profile.models import Profile, load_profile
+from qmsdocs.standards.satisfaction import classify_indicator, parse_scale, satisfaction_plan
 
 
 def _text(profile: Profile, doc_id: str) -> str:

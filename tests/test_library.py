@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from qmsdocs.batch import build
+from qmsdocs.batch.builder import build
 from qmsdocs.cli import main
 from qmsdocs.errors import TemplateError
-from qmsdocs.library import TemplateLibrary
-from qmsdocs.plan import plan
-from qmsdocs.profile import Profile
-from qmsdocs.render import DocumentSet, render
+from qmsdocs.library.layers import TemplateLibrary
+from qmsdocs.library.plan import plan
+from qmsdocs.library.render import DocumentSet, render
+from qmsdocs.profile.models import Profile
 
 AUDIT_FRONT = """\
 ---

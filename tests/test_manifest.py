@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from jinja2 import Environment, meta
 
-from qmsdocs.library import builtin_dir, split_front_matter
-from qmsdocs.manifest import referenced_templates
+from qmsdocs.batch.manifest import referenced_templates
+from qmsdocs.library.layers import builtin_dir, split_front_matter
 
 
 @pytest.mark.parametrize(

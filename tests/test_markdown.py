@@ -8,11 +8,11 @@ import pytest
 from markdown_it import MarkdownIt
 from tree_helpers import shape
 
-from qmsdocs.library import TemplateLibrary
-from qmsdocs.markdown import Node, _nest, clear_inline_cache, parse, parser, split_table_row
-from qmsdocs.plan import plan
-from qmsdocs.profile import load_profile
-from qmsdocs.render import render
+from qmsdocs.library.layers import TemplateLibrary
+from qmsdocs.library.plan import plan
+from qmsdocs.library.render import render
+from qmsdocs.markdown.tree import Node, _nest, clear_inline_cache, parse, parser, split_table_row
+from qmsdocs.profile.models import load_profile
 
 
 def _reference(text: str) -> Node:

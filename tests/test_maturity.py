@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from qmsdocs import iso
 from qmsdocs.errors import ProfileError
-from qmsdocs.maturity import assess, due_date
-from qmsdocs.profile import Profile, load_profile
+from qmsdocs.profile.models import Profile, load_profile
+from qmsdocs.standards import iso
+from qmsdocs.standards.maturity import assess, due_date
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

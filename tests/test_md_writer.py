@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from qmsdocs.library import TemplateLibrary
-from qmsdocs.markdown import parse
-from qmsdocs.md_writer import shift_headings, write_markdown, yaml_block
-from qmsdocs.plan import plan
-from qmsdocs.render import render
+from qmsdocs.library.layers import TemplateLibrary
+from qmsdocs.library.plan import plan
+from qmsdocs.library.render import render
+from qmsdocs.markdown.tree import parse
+from qmsdocs.writers.markdown import shift_headings, write_markdown, yaml_block
 
 
 def _document(profile, doc_id: str) -> str:

@@ -52,7 +52,7 @@ def test_wheel_ships_templates_and_examples_and_builds(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import qmsdocs, qmsdocs.library as l; print(qmsdocs.__file__); print(l.builtin_dir())",
+            "import qmsdocs, qmsdocs.library.layers as l; print(qmsdocs.__file__); print(l.builtin_dir())",
         ],
         cwd=work,
         env=env,

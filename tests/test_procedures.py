@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from qmsdocs.cli import bundled_profiles_dir
-from qmsdocs.library import TemplateLibrary
-from qmsdocs.markdown import parse
-from qmsdocs.plan import Plan, plan
-from qmsdocs.profile import Profile, load_profile
-from qmsdocs.render import render
+from qmsdocs.library.layers import TemplateLibrary
+from qmsdocs.library.plan import Plan, plan
+from qmsdocs.library.render import render
+from qmsdocs.markdown.tree import parse
+from qmsdocs.profile.models import Profile, load_profile
 
 SECTIONS = ["Purpose", "Scope", "Responsibilities", "Procedure", "Records", "Related documents"]
 PROCEDURES = [f"QP-{n:02d}" for n in range(1, 15)]

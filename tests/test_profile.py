@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qmsdocs.errors import ProfileError
-from qmsdocs.profile import load_profile
+from qmsdocs.profile.models import load_profile
 
 MINIMAL = """\
 schema_version: 1

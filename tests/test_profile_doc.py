@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qmsdocs.profile import Profile
-from qmsdocs.profile_doc import profile_reference
+from qmsdocs.profile.models import Profile
+from qmsdocs.profile.reference import profile_reference
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "profile.md"
 
 
 def test_docs_profile_md_is_current() -> None:
     assert DOC.read_text(encoding="utf-8") == profile_reference(), (
-        "docs/profile.md is out of date: run python -m qmsdocs.profile_doc > docs/profile.md"
+        "docs/profile.md is out of date: run python -m qmsdocs.profile.reference > docs/profile.md"
     )
 
 

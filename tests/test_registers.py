@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from qmsdocs import iso
 from qmsdocs.errors import CoverageError
-from qmsdocs.library import TemplateLibrary
-from qmsdocs.plan import check_coverage, plan, uncovered_clauses
-from qmsdocs.processes import ProcessMap, links, same_thing
-from qmsdocs.profile import Profile, Risk, load_profile
-from qmsdocs.registers import RECORD_TYPES, RISK_BANDS, ranked_risks, records_schedule, risk_band
+from qmsdocs.library.layers import TemplateLibrary
+from qmsdocs.library.plan import check_coverage, plan, uncovered_clauses
+from qmsdocs.profile.models import Profile, Risk, load_profile
+from qmsdocs.standards import iso
+from qmsdocs.standards.processes import ProcessMap, links, same_thing
+from qmsdocs.standards.registers import RECORD_TYPES, RISK_BANDS, ranked_risks, records_schedule, risk_band
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from qmsdocs.errors import TemplateError
-from qmsdocs.library import TemplateLibrary
-from qmsdocs.markdown import parse
-from qmsdocs.plan import plan
-from qmsdocs.render import escape_markdown, render
+from qmsdocs.library.layers import TemplateLibrary
+from qmsdocs.library.plan import plan
+from qmsdocs.library.render import escape_markdown, render
+from qmsdocs.markdown.tree import parse
 
 
 def _render(profile, library: TemplateLibrary, doc_id: str) -> str:

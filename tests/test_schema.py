@@ -11,7 +11,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from qmsdocs.cli import main
-from qmsdocs.schema import DIALECT, profile_schema, undescribed
+from qmsdocs.profile.schema import DIALECT, profile_schema, undescribed
 
 
 def _as_json(path: Path) -> Any:

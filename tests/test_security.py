@@ -8,10 +8,10 @@ import pytest
 
 from qmsdocs.cli import main
 from qmsdocs.errors import TemplateError
-from qmsdocs.library import TemplateLibrary
-from qmsdocs.plan import plan
-from qmsdocs.profile import Profile
-from qmsdocs.render import render
+from qmsdocs.library.layers import TemplateLibrary
+from qmsdocs.library.plan import plan
+from qmsdocs.library.render import render
+from qmsdocs.profile.models import Profile
 
 HEADER = "---\nid: X-01\ntitle: Hostile\ncategory: procedure\n---\nA first line.\n"
 ATTACK_LINE = 7  # the line after the header
@@ -73,7 +73,7 @@ def test_attack_is_a_template_error_at_its_line(tmp_path: Path, minimal: Profile
 
 
 def test_path_write_attempt_leaves_the_profile_alone(tmp_path: Path, profile_copy) -> None:
-    from qmsdocs.profile import load_profile
+    from qmsdocs.profile.models import load_profile
 
     source = profile_copy("minimal.yaml")
     before = source.read_text(encoding="utf-8")

@@ -29,12 +29,12 @@ from docx_helpers import check_package, render, sample_meta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import qmsdocs.document
+import qmsdocs.writers.meta
 from qmsdocs.cli import main
-from qmsdocs.docx import body, images, prepare_reference, reference, write_docx
 from qmsdocs.errors import DocumentError, ReferenceDocError
-from qmsdocs.markdown import parse
-from qmsdocs.md_writer import write_markdown
+from qmsdocs.markdown.tree import parse
+from qmsdocs.writers.docx import body, images, prepare_reference, reference, write_docx
+from qmsdocs.writers.markdown import write_markdown
 
 ProfileCopy = Callable[[str], Path]
 
@@ -454,7 +454,7 @@ def test_the_file_size_is_capped(tmp_path: Path, base_docx: Path, monkeypatch: p
     monkeypatch.setattr(reference, "MAX_REFERENCE_BYTES", 10_000)
     with pytest.raises(ReferenceDocError) as caught:
         prepare_reference(base_docx)
-    size = qmsdocs.document.megabytes(base_docx.stat().st_size)
+    size = qmsdocs.writers.meta.megabytes(base_docx.stat().st_size)
     assert str(caught.value) == (
         f"{base_docx}: the reference document is {size}; a reference document may be at most 10 KB"
     )
@@ -537,11 +537,11 @@ def folders(tmp_path: Path) -> dict[str, Path]:
     return made
 
 
-def meta_for(folders: dict[str, Path]) -> qmsdocs.document.DocumentMeta:
+def meta_for(folders: dict[str, Path]) -> qmsdocs.writers.meta.DocumentMeta:
     return sample_meta(base_dir=folders["profile"], image_dirs=(folders["layer"],), logo=None)
 
 
-def both_writers(markdown: str, meta: qmsdocs.document.DocumentMeta) -> list[str]:
+def both_writers(markdown: str, meta: qmsdocs.writers.meta.DocumentMeta) -> list[str]:
     """The error message of the Markdown writer and of the DOCX writer, in that order."""
     messages = []
     with pytest.raises(DocumentError) as caught:
@@ -608,9 +608,9 @@ def test_special_files_inside_the_profile_folder(folders: dict[str, Path]) -> No
 
 
 def test_an_image_over_the_size_limit(folders: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(qmsdocs.document, "MAX_IMAGE_BYTES", 1000)
+    monkeypatch.setattr(qmsdocs.writers.meta, "MAX_IMAGE_BYTES", 1000)
     (folders["profile"] / "big.png").write_bytes(png(400, 400))
-    size = qmsdocs.document.megabytes((folders["profile"] / "big.png").stat().st_size)
+    size = qmsdocs.writers.meta.megabytes((folders["profile"] / "big.png").stat().st_size)
     expected = f"{PREFIX}the image 'big.png' ({folders['profile'] / 'big.png'}) is {size}; an image may be at most 1 KB"
     assert both_writers("Text.\n\n![x](big.png)\n", meta_for(folders)) == [expected, expected]
 
@@ -730,10 +730,10 @@ def test_a_logo_that_is_a_fifo_or_too_big(tmp_path: Path, monkeypatch: pytest.Mo
     assert str(caught.value) == (
         f"builtin/procedures/internal-audit.md.j2: the logo {fifo} is a named pipe (FIFO), not a regular file"
     )
-    monkeypatch.setattr(qmsdocs.document, "MAX_IMAGE_BYTES", 50)
+    monkeypatch.setattr(qmsdocs.writers.meta, "MAX_IMAGE_BYTES", 50)
     big = tmp_path / "big.png"
     big.write_bytes(png(30, 30))
-    size = qmsdocs.document.megabytes(big.stat().st_size)
+    size = qmsdocs.writers.meta.megabytes(big.stat().st_size)
     with pytest.raises(DocumentError) as caught:
         render("text\n", meta=sample_meta(logo=big))
     assert str(caught.value) == (

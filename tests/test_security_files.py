@@ -22,14 +22,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from qmsdocs import manifest as manifest_module
 from qmsdocs import paths as paths_module
+from qmsdocs.batch import manifest as manifest_module
+from qmsdocs.batch.lock import LOCK_FILE
 from qmsdocs.cli import bundled_profiles_dir, main
-from qmsdocs.library import TemplateLibrary
-from qmsdocs.lock import LOCK_FILE
+from qmsdocs.library.layers import TemplateLibrary
+from qmsdocs.library.plan import plan
 from qmsdocs.paths import atomic_write
-from qmsdocs.plan import plan
-from qmsdocs.profile import load_profile
+from qmsdocs.profile.models import load_profile
 
 ProfileCopy = Callable[[str], Path]
 
@@ -800,8 +800,8 @@ def test_a_build_waiting_on_a_lock_file_that_is_removed_locks_the_new_one(tmp_pa
     holding a file nobody else can see, while a third build takes the new one."""
     import threading
 
+    from qmsdocs.batch.lock import OutputLock
     from qmsdocs.errors import BuildError
-    from qmsdocs.lock import OutputLock
 
     out = tmp_path / "out"
     first = OutputLock(out).__enter__()

@@ -21,12 +21,12 @@ import yaml
 from click.testing import CliRunner, Result
 from PIL import Image
 
-from qmsdocs import profile as profile_module
-from qmsdocs import yamlsource
 from qmsdocs.cli import main
 from qmsdocs.errors import ProfileError
-from qmsdocs.profile import default_prefix, load_profile
-from qmsdocs.yamlsource import read_yaml
+from qmsdocs.profile import models as profile_module
+from qmsdocs.profile import yamlsource
+from qmsdocs.profile.models import default_prefix, load_profile
+from qmsdocs.profile.yamlsource import read_yaml
 
 MINIMAL = """\
 schema_version: 1

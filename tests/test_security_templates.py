@@ -27,14 +27,16 @@ from jinja2.utils import Cycler, Joiner, Namespace
 from markupsafe import Markup
 
 import qmsdocs
-from qmsdocs import markdown, render, sandbox, workers
+from qmsdocs.batch import workers
 from qmsdocs.cli import main
 from qmsdocs.config import DEFAULT_LIMITS, RenderLimits
 from qmsdocs.errors import TemplateError
-from qmsdocs.library import TemplateLibrary
-from qmsdocs.plan import plan
-from qmsdocs.profile import Profile, load_profile
-from qmsdocs.render import chart_name, escape_markdown
+from qmsdocs.library import render, sandbox
+from qmsdocs.library.layers import TemplateLibrary
+from qmsdocs.library.plan import plan
+from qmsdocs.library.render import chart_name, escape_markdown
+from qmsdocs.markdown import tree as markdown
+from qmsdocs.profile.models import Profile, load_profile
 
 ProfileCopy = Callable[[str], Path]
 

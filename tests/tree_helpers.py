@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qmsdocs.markdown import Node
+from qmsdocs.markdown.tree import Node
 
 
 def shape(node: Node) -> tuple:

@@ -1,0 +1,2 @@
+"""Builds: build() and BuildReport, the per-document pipeline, worker processes, safe output,
+the incremental manifest, the output lock and progress."""

@@ -1,0 +1,1 @@
+"""Markdown: the syntax tree, the direct block reader, and escaping of profile text."""

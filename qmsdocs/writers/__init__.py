@@ -1,0 +1,1 @@
+"""What both writers know about a document, the Markdown writer and the DOCX writer."""
