@@ -9,8 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-#: The one place the version is written; pyproject.toml reads it (importlib.metadata costs ~100 ms).
-__version__ = "0.1.0"
+from qmsdocs._version import __version__
 
 if TYPE_CHECKING:
     from qmsdocs.batch.builder import BuildReport, build

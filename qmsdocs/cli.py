@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from qmsdocs import __version__
+from qmsdocs._version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 

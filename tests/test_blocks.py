@@ -12,14 +12,8 @@ from qmsdocs.library.layers import TemplateLibrary
 from qmsdocs.library.plan import plan
 from qmsdocs.library.render import render
 from qmsdocs.markdown.blocks import parse_blocks
-from qmsdocs.markdown.tree import (
-    Node,
-    clear_inline_cache,
-    inline_nodes,
-    parse,
-    parse_with_markdown_it,
-    parser,
-)
+from qmsdocs.markdown.nodes import Node
+from qmsdocs.markdown.tree import clear_inline_cache, inline_nodes, parse, parse_with_markdown_it, parser
 from qmsdocs.profile.models import load_profile
 
 

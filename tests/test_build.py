@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-import qmsdocs
+import qmsdocs.batch.builder
 from qmsdocs.batch.builder import BuildReport, build, build_profile
 from qmsdocs.batch.lock import OutputLock
 from qmsdocs.batch.manifest import file_hash
@@ -234,7 +234,7 @@ def test_version_change_rebuilds(
     source = profile_copy("minimal.yaml")
     out = tmp_path / "out"
     md_build([source], out)
-    monkeypatch.setattr(qmsdocs, "__version__", "99.0.0")
+    monkeypatch.setattr(qmsdocs.batch.builder, "__version__", "99.0.0")  # what builds stamp
     result = md_build([source], out).profiles[0]
     assert sorted(result.rendered) == sorted(d.id for d in result.documents)
     manifest = json.loads((out / "minimal" / "manifest.json").read_text(encoding="utf-8"))

@@ -7,7 +7,8 @@ import pytest
 from qmsdocs.errors import TemplateError
 from qmsdocs.library.layers import TemplateLibrary
 from qmsdocs.library.plan import plan
-from qmsdocs.library.render import escape_markdown, render
+from qmsdocs.library.render import render
+from qmsdocs.markdown.escape import escape_markdown
 from qmsdocs.markdown.tree import parse
 
 

@@ -34,8 +34,10 @@ from qmsdocs.errors import TemplateError
 from qmsdocs.library import render, sandbox
 from qmsdocs.library.layers import TemplateLibrary
 from qmsdocs.library.plan import plan
-from qmsdocs.library.render import chart_name, escape_markdown
+from qmsdocs.library.render import chart_name
+from qmsdocs.markdown import nodes
 from qmsdocs.markdown import tree as markdown
+from qmsdocs.markdown.escape import escape_markdown
 from qmsdocs.profile.models import Profile, load_profile
 
 ProfileCopy = Callable[[str], Path]
@@ -835,7 +837,7 @@ def test_hostile_profile_text_stays_text_in_markdown_and_docx(
         tree = markdown.parse(body)
         kinds = {node.type for node in tree.walk()}
         assert not kinds & {"code_block", "fence", "blockquote", "hr", "html_block"}, md_file.name
-        for heading in markdown.headings(tree):
+        for heading in nodes.headings(tree):
             words = "".join(n.content for n in heading.walk() if n.type == "text")
             assert "Injected heading" not in words, md_file.name
             assert words.strip() != "Sub", md_file.name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qmsdocs.markdown.tree import Node
+from qmsdocs.markdown.nodes import Node
 
 
 def shape(node: Node) -> tuple:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import qmsdocs
+from qmsdocs._version import __version__
 from qmsdocs.batch.lock import OutputLock
 from qmsdocs.batch.manifest import sync
 from qmsdocs.batch.output import DELAY_ENV, DocumentResult, ProfileResult, finish
@@ -106,7 +106,7 @@ def build(
     report = BuildReport(jobs=jobs)
     layers = tuple(Path(t) for t in templates)
     reference = Path(reference_docx) if reference_docx else None
-    version = qmsdocs.__version__
+    version = __version__
     pending: list[tuple[int, ProfileTask]] = []
     used: dict[Path, Path] = {}
     for index, given in enumerate(profiles):

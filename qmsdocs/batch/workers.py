@@ -135,11 +135,11 @@ def _bytecode_cache() -> Any:
     depends on qmsdocs' environment settings (its filters, the checks the sandbox compiles in)."""
     from jinja2 import FileSystemBytecodeCache
 
-    import qmsdocs
+    from qmsdocs._version import __version__
     from qmsdocs.library.sandbox import CODE_VERSION
 
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    folder = base / "qmsdocs" / qmsdocs.__version__ / f"jinja-{CODE_VERSION}"
+    folder = base / "qmsdocs" / __version__ / f"jinja-{CODE_VERSION}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:

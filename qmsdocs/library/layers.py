@@ -104,23 +104,51 @@ class TemplateInfo:
     front: FrontMatter
 
 
+#: libyaml's loader where PyYAML was built with it (about 8 times faster), else the pure-Python one.
+_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: Front matter already parsed in this process, by its YAML text. A template is read several times per
+#: build (the library's scan, the manifest's template hashes, Jinja's loader), and each read finds its
+#: front matter here: parsed once per process and file version. Keyed by the text itself, so an edited
+#: file is never served stale data, whatever its modification time. At most MAX_FRONT_MATTER_CACHE
+#: entries (the oldest go first): a process building for many client template folders stays bounded.
+_front_matter_cache: dict[str, Any] = {}
+MAX_FRONT_MATTER_CACHE = 2048
+
+
+def _front_matter_data(text: str, name: str) -> Any:
+    """The YAML data of the front matter *text* (cached; the caller must not change it)."""
+    try:
+        return _front_matter_cache[text]
+    except KeyError:
+        pass
+    try:
+        data = yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 - a safe loader (C or Python)
+    except yaml.YAMLError:
+        # libyaml refused it: the pure-Python loader decides, and words the message as it always did
+        try:
+            data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - the safe loader
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            line = mark.line + 2 if mark else 1
+            raise TemplateError(
+                name, line, f"front matter is not valid YAML: {getattr(error, 'problem', error)}"
+            ) from None
+    if len(_front_matter_cache) >= MAX_FRONT_MATTER_CACHE:
+        del _front_matter_cache[next(iter(_front_matter_cache))]
+    _front_matter_cache[text] = data
+    return data
+
+
 def split_front_matter(source: str, name: str) -> tuple[dict[str, Any] | None, str]:
     """Return (front matter data or None, source with the front matter blanked to keep line numbers)."""
     match = _FRONT_MATTER.match(source)
     if not match:
         return None, source
-    try:
-        data = yaml.safe_load(match.group(1))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 2 if mark else 1
-        raise TemplateError(
-            name, line, f"front matter is not valid YAML: {getattr(error, 'problem', error)}"
-        ) from None
+    data = _front_matter_data(match.group(1), name)
     if not isinstance(data, dict):
         raise TemplateError(name, 1, "front matter must be a YAML mapping (id:, title:, category:, ...)")
     blank = "\n" * match.group(0).count("\n")
-    return data, blank + source[match.end() :]
+    return dict(data), blank + source[match.end() :]
 
 
 _READ_FLAGS = (

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from markdown_it.common.utils import mdTrim
 
-from qmsdocs.markdown.tree import Node, split_table_row
+from qmsdocs.markdown.nodes import Node, split_table_row
 
 #: Characters that make markdown-it normalise or measure a line differently: tabs (indentation in
 #: columns), carriage returns and NUL (rewritten before parsing), and the vertical tab and form feed

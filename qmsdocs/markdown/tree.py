@@ -9,10 +9,8 @@ only read these few fields.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import cache
-from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,35 +18,13 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import text_join
 from markdown_it.token import Token
 
-#: A line that asks for a page break in DOCX output and stays invisible in Markdown viewers.
-PAGE_BREAK = "<!-- pagebreak -->"
-
-
-_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
-
-
-def split_table_row(row: str) -> list[str]:
-    """markdown-it's ``escapedSplit`` (a table row into cells), with the same results.
-
-    The original walks the row one character at a time in Python: 0.14 ms per example document for one
-    pass over its table rows (the table rule splits some rows more than once), against 0.006 ms here,
-    on a parse of about 2 ms. A pipe splits unless the character before it is a backslash; every pipe
-    left inside a cell is therefore an escaped one, and its backslash is dropped, as the original
-    does. Tests compare both on many rows.
-    """
-    if "\\" not in row:
-        return row.split("|")
-    return [cell.replace("\\|", "|") for cell in _UNESCAPED_PIPE.split(row)]
+from qmsdocs.markdown.blocks import parse_blocks
+from qmsdocs.markdown.nodes import Node
 
 
 @cache
 def parser() -> MarkdownIt:
     """The shared parser (built once per process)."""
-    # markdown-it's table rule looks its row splitter up in its module at every call: use ours (the
-    # results are identical, see split_table_row). Left alone if a markdown-it release renames it.
-    table_module = import_module("markdown_it.rules_block.table")  # the package's `table` is the rule
-    if callable(getattr(table_module, "escapedSplit", None)):
-        table_module.escapedSplit = split_table_row
     # html stays enabled only so PAGE_BREAK can be recognised; the DOCX writer rejects other HTML.
     md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     md.core.ruler.at("inline", _inline_cached)
@@ -102,53 +78,6 @@ def inline_nodes(content: str, md: MarkdownIt, env: dict[str, Any], use_cache: b
     return nodes
 
 
-class Node:
-    """One node of the syntax tree, named as markdown-it names them: ``heading``, ``paragraph``,
-    ``inline``, ``text``, ``bullet_list``, ``list_item``, ``table``, ``thead``, ``tr``, ``td``...
-
-    A container (``heading``, ``strong``...) takes the fields of its opening token; ``map`` is the
-    [first, last) source line range of a block (None for inline nodes).
-    """
-
-    __slots__ = ("attrs", "children", "content", "info", "map", "markup", "tag", "type")
-
-    def __init__(self, kind: str, token: Any = None) -> None:
-        self.type = kind
-        self.children: list[Node] = []
-        if token is None:
-            self.tag, self.map, self.content, self.markup, self.info = "", None, "", "", ""
-            self.attrs: dict[str, Any] = {}
-        else:
-            self.tag, self.map, self.content = token.tag, token.map, token.content
-            self.markup, self.info, self.attrs = token.markup, token.info, token.attrs
-
-    def walk(self) -> Iterator[Node]:
-        """This node and all its descendants, depth first in document order."""
-        stack = [self]
-        while stack:
-            node = stack.pop()
-            yield node
-            stack.extend(reversed(node.children))
-
-    def __repr__(self) -> str:
-        return f"Node({self.type!r}, {len(self.children)} children)"
-
-
-#: Block nodes that can hold other blocks (a heading can only appear at the top or inside these).
-CONTAINERS = frozenset({"root", "blockquote", "bullet_list", "ordered_list", "list_item"})
-
-
-def headings(tree: Node) -> Iterator[Node]:
-    """The heading nodes of *tree* in document order, without visiting any inline content."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if node.type == "heading":
-            yield node
-        elif node.type in CONTAINERS:
-            stack.extend(reversed(node.children))
-
-
 def _nest(tokens: Sequence[Any], parent: Node) -> None:
     stack = [parent]
     children = parent.children
@@ -178,8 +107,6 @@ def parse(text: str) -> Node:
     The block forms our templates write are read directly (:mod:`qmsdocs.markdown.blocks`, several times
     faster); any other document goes through markdown-it's block rules. Both give the same tree.
     """
-    from qmsdocs.markdown.blocks import parse_blocks  # it builds on this module's Node
-
     md, env = parser(), dict[str, Any]()
     tree = parse_blocks(text, lambda content: inline_nodes(content, md, env))
     return tree if tree is not None else parse_with_markdown_it(text)

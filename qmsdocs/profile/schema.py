@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from qmsdocs import __version__
+from qmsdocs._version import __version__
 from qmsdocs.profile.models import Profile
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

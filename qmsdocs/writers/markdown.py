@@ -11,8 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from qmsdocs.library.render import escape_markdown
-from qmsdocs.markdown.tree import Node, headings, parse
+from qmsdocs.markdown.escape import escape_markdown
+from qmsdocs.markdown.nodes import Node, headings
+from qmsdocs.markdown.tree import parse
 from qmsdocs.writers.meta import DocumentMeta
 
 # Text YAML reads back unchanged as a string when written plain; anything else is written as a JSON

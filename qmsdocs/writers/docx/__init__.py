@@ -5,6 +5,7 @@ call per reference document does the expensive work once per process.
 """
 
 from qmsdocs.writers.docx.package import write_docx
-from qmsdocs.writers.docx.reference import PreparedReference, prepare_reference
+from qmsdocs.writers.docx.prepared import PreparedReference
+from qmsdocs.writers.docx.reference import prepare_reference
 
 __all__ = ["PreparedReference", "prepare_reference", "write_docx"]

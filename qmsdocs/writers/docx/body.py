@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import unquote
 
-from qmsdocs.markdown.tree import PAGE_BREAK as PAGE_BREAK_MARKER
-from qmsdocs.markdown.tree import Node
+from qmsdocs.markdown.nodes import PAGE_BREAK as PAGE_BREAK_MARKER
+from qmsdocs.markdown.nodes import Node
 from qmsdocs.writers.docx.builtin import list_indent
 from qmsdocs.writers.docx.context import Context, ListLevel
 from qmsdocs.writers.docx.wml import PAGE_BREAK, column_widths, para, run, table

@@ -10,7 +10,7 @@ from pathlib import Path
 from qmsdocs.errors import DocumentError
 from qmsdocs.writers import meta as document
 from qmsdocs.writers.docx import images
-from qmsdocs.writers.docx.reference import PreparedReference
+from qmsdocs.writers.docx.prepared import PreparedReference
 from qmsdocs.writers.docx.wml import attr
 from qmsdocs.writers.meta import DocumentMeta, UnusableFile, read_regular_file
 

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 from qmsdocs.writers.docx import layout
 from qmsdocs.writers.docx.context import Context
-from qmsdocs.writers.docx.reference import PreparedReference
+from qmsdocs.writers.docx.prepared import PreparedReference
 from qmsdocs.writers.docx.wml import PAGE_BREAK, PART_NAMESPACES, XML_DECL, text
 from qmsdocs.writers.docx.zipwriter import archive, entry
 from qmsdocs.writers.meta import DocumentMeta
 
 if TYPE_CHECKING:
-    from qmsdocs.markdown.tree import Node
+    from qmsdocs.markdown.nodes import Node
 
 _PACKAGE_RELS = (
     f'{XML_DECL}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'

@@ -19,15 +19,16 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qmsdocs.errors import ReferenceDocError
 from qmsdocs.writers.docx import builtin
+from qmsdocs.writers.docx.prepared import PreparedReference
+from qmsdocs.writers.docx.probe import check_opens
 from qmsdocs.writers.docx.wml import W_NS, XML_DECL, attr
-from qmsdocs.writers.docx.zipwriter import SMALLEST, Entry, entry
-from qmsdocs.writers.meta import DocumentMeta, Signatory, UnusableFile, megabytes, read_regular_file
+from qmsdocs.writers.docx.zipwriter import SMALLEST, entry
+from qmsdocs.writers.meta import UnusableFile, megabytes, read_regular_file
 
 #: Limits on a consultant's reference document (change them here, e.g. ``qmsdocs.writers.docx.reference.
 #: MAX_REFERENCE_BYTES``). A real house-style file is well under a megabyte; these only stop a broken or
@@ -53,32 +54,6 @@ _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _INTEGER = re.compile(r"-?\d{1,9}")
 #: ids Word reads as 32-bit numbers; ours are added above theirs, with room for every document's lists
 _MAX_LIST_ID = 2**31 - 1 - 1_000_000
-
-
-@dataclass
-class PreparedReference:
-    """Everything a document shares with the others written from the same reference."""
-
-    source: str  # "built-in" or the path of the consultant's file, for messages
-    style_ids: dict[str, str]  # style name (lower case) -> style id in this package
-    fixed_parts: dict[str, bytes]  # part name -> content, written unchanged into every package
-    fixed_entries: list[Entry]  # the same, deflated once
-    content_types: bytes
-    fixed_rels: str  # <Relationship> elements for the fixed parts of document.xml.rels
-    numbering_head: str  # numbering.xml up to where per-document w:num elements go
-    numbering_tail: str
-    bullet_abstract: int
-    number_abstract: int
-    first_num_id: int
-    section: str  # w:pgSz + w:pgMar
-    text_width: int  # twips between the side margins
-    warnings: list[str] = field(default_factory=list)
-    #: runs of inline text already written with these styles (see :func:`qmsdocs.writers.docx.body.runs`)
-    inline_runs: dict[int, tuple[Any, str]] = field(default_factory=dict, repr=False)
-
-    def style(self, name: str) -> str:
-        """The style id for a style *name* (one the writer needs, so it is always present)."""
-        return self.style_ids[name.lower()]
 
 
 _CACHE: dict[tuple[Any, ...], PreparedReference] = {}
@@ -229,7 +204,7 @@ def _consultant(path: Path, colour: str) -> PreparedReference:
         section=section,
         warnings=warnings,
     )
-    _probe(path, prepared)
+    check_opens(path, prepared)
     return prepared
 
 
@@ -487,61 +462,6 @@ def _check_numbering(path: Path, numbering: tuple[str, str, int, int, int]) -> N
             path,
             "word/numbering.xml: refers to other parts of the file (pictures), which are not carried over",
         )
-
-
-def _probe(path: Path, prepared: PreparedReference) -> None:
-    """Write a small document with every kind of block from *prepared* and open it with python-docx:
-    the last word on whether the documents written with this reference can be opened."""
-    import docx  # python-docx: only for consultants' files, once per file and process
-
-    from qmsdocs.markdown.tree import parse
-    from qmsdocs.writers.docx.package import write_docx
-
-    data = write_docx(parse(_PROBE), _probe_meta(), prepared)
-    prepared.inline_runs.clear()
-    try:
-        document = docx.Document(io.BytesIO(data))
-        _ = [paragraph.style for paragraph in document.paragraphs]
-        _ = document.part.numbering_part.element
-        _ = document.sections[0].page_width
-    except Exception as error:  # python-docx raises many kinds: any of them means Word would object too
-        raise ReferenceDocError(
-            path, f"the documents written with it cannot be opened ({type(error).__name__}: {error})"
-        ) from None
-
-
-_PROBE = """# Probe
-
-Text with `code`, **bold** and a [link](#probe).
-
-- bullet
-  - nested
-
-1. number
-
-| a | b |
-| --- | --- |
-| 1 | 2 |
-
-> note
-
-```
-code
-```
-"""
-
-
-def _probe_meta() -> DocumentMeta:
-    from datetime import date
-
-    who = Signatory("Probe", "")
-    day = date(2000, 1, 1)
-    return DocumentMeta(
-        id="probe", number="P-1", title="Probe", category="procedure", clauses=(), revision="1",
-        effective_date=day, next_review=day, classification="Internal", organisation="Probe",
-        short_name="Probe", owner=who, prepared_by=who, reviewed_by=who, approved_by=who, revisions=(),
-        template="(reference document check)",
-    )  # fmt: skip
 
 
 def _merge_numbering(numbering: str | None) -> tuple[str, str, int, int, int]:
