@@ -173,24 +173,6 @@ def prepare(source: Path, templates: tuple[Path, ...]) -> Prepared:
     return Prepared(profile, library, the_plan)
 
 
-def _local_images(tree: Any, base: Path | None) -> list[Path]:
-    """Local image files the parsed body links to (they are part of the document's inputs).
-
-    The writers have already refused every link that is not a regular file inside the profile's folder
-    or the template's layer (``DocumentMeta.local_image``); the path is found the same way here.
-    """
-    from qmsdocs.writers.meta import image_path, is_remote
-
-    found = []
-    for node in tree.walk():
-        src = str(node.attrs.get("src", "")) if node.type == "image" else ""
-        if src and not is_remote(src):
-            path = image_path(src, base)
-            if path.is_file():
-                found.append(path)
-    return found
-
-
 def _template_hashes(library: TemplateLibrary) -> TemplateHashes:
     key = id(library)
     if key not in _template_hashes_cache:
@@ -225,30 +207,21 @@ def document_inputs(task: ProfileTask, prepared: Prepared, formats: tuple[str, .
 
 
 def _render(spec: DocumentSpec, prepared: Prepared, formats: tuple[str, ...], reference: Any) -> DocOutcome:
-    from qmsdocs.library.render import render
-    from qmsdocs.markdown.tree import parse
-    from qmsdocs.writers.markdown import write_markdown
+    from qmsdocs.batch import pipeline  # Jinja, markdown-it and the writers: only when there is work
 
-    rendered = render(spec, prepared.profile, prepared.plan, prepared.library, _limits)
-    tree = parse(rendered.text)  # once, for both writers and the image scan
-    meta = spec.meta
-    files: dict[str, str] = {}
-    blobs = dict(rendered.images)
-    if "md" in formats:
-        files["md"] = f"{meta.file_stem}.md"
-        blobs[files["md"]] = write_markdown(rendered.text, meta, tree, rendered.images).encode("utf-8")
-    if reference is not None:
-        from qmsdocs.writers.docx import write_docx
-
-        files["docx"] = f"{meta.file_stem}.docx"
-        blobs[files["docx"]] = write_docx(tree, meta, reference, rendered.images)
-    used = [p for p in (meta.logo,) if p is not None]
-    if "![" in rendered.text:  # no image syntax, no image: skip walking every node of the tree
-        used += _local_images(tree, meta.base_dir)
+    written = pipeline.run(
+        spec,
+        prepared.profile,
+        prepared.plan,
+        prepared.library,
+        markdown="md" in formats,
+        reference=reference,
+        limits=_limits,
+    )
     entry = identity(spec)
-    entry["files"] = files
-    entry["assets"] = {str(path): file_hashes()(path) or "" for path in used}
-    return DocOutcome(meta.id, entry, blobs)
+    entry["files"] = written.files
+    entry["assets"] = {str(path): file_hashes()(path) or "" for path in written.images}
+    return DocOutcome(spec.meta.id, entry, written.blobs)
 
 
 def identity(spec: DocumentSpec) -> dict[str, Any]:
