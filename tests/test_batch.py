@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qmsdocs.batch.builder import DELAY_ENV, build
+from qmsdocs.batch.builder import build
 from qmsdocs.batch.manifest import file_hash
+from qmsdocs.batch.output import DELAY_ENV
 from qmsdocs.batch.progress import Progress, ProgressLine
 from qmsdocs.cli import main
 from qmsdocs.library.layers import TemplateLibrary

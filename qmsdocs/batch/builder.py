@@ -22,14 +22,14 @@ from typing import Any
 from qmsdocs._version import __version__
 from qmsdocs.batch.lock import OutputLock
 from qmsdocs.batch.manifest import sync
-from qmsdocs.batch.output import DELAY_ENV, DocumentResult, ProfileResult, finish
+from qmsdocs.batch.output import DocumentResult, ProfileResult, finish
 from qmsdocs.batch.progress import Progress
 from qmsdocs.batch.tasks import ProfileTask, quick_outcome, reset_hashes
 from qmsdocs.config import RenderLimits
 from qmsdocs.errors import BuildError
 from qmsdocs.paths import UnsafePathError, real_folder, safe_filename
 
-__all__ = ["DELAY_ENV", "BuildReport", "DocumentResult", "ProfileResult", "build", "build_profile"]
+__all__ = ["BuildReport", "DocumentResult", "ProfileResult", "build", "build_profile"]
 
 
 @dataclass
@@ -211,6 +211,7 @@ def _run_pool(
     sandbox = sys.modules.get("qmsdocs.library.sandbox")  # no thread of this process into the fork
     if sandbox is not None:
         sandbox.stop_watchdog()
+    others = set(multiprocessing.active_children())  # children that are not this pool's workers
     pool = ProcessPoolExecutor(
         max_workers=jobs, initializer=workers.init_worker, initargs=(limits,), mp_context=context
     )
@@ -230,17 +231,16 @@ def _run_pool(
                     ) from None
                 finished(futures[future], result, peak_rss_kib)
     except BaseException:
-        _stop(pool)
+        _stop(pool, [p for p in multiprocessing.active_children() if p not in others])
         raise
     pool.shutdown()
 
 
-def _stop(pool: Any) -> None:
+def _stop(pool: Any, processes: list[Any]) -> None:
     """Ctrl-C or a fatal error: drop the queued profiles and end the workers now, waiting for them,
     because they write files and the output folder's lock must outlive every writer. A worker ended
     in the middle of a profile leaves complete files, a manifest that matches them and at most one
     temporary file, which the next build removes."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())  # cleared by shutdown
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
