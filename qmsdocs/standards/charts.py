@@ -1,22 +1,11 @@
 """PNG charts of the self-assessment: a maturity radar per clause group and a bar chart of gaps.
 
-The charts are drawn with Pillow in 8-bit grey and print well in grey-scale (line styles, markers and
-hatching carry the meaning, not colour). They are byte-for-byte reproducible: fixed pixel size and dpi,
-Pillow's bundled scalable font (no system font), and no text or time chunks in the PNG. Shapes are drawn
-at the final 300 dpi (a stair step is 0.08 mm on paper; drawing at twice the size and averaging down
-quadrupled the pixels to fill and the memory to touch, for no visible gain) and the text is
-anti-aliased; the PNG keeps 16 grey levels as a 4-bit palette. Pillow is imported only inside the drawing
-functions, so importing this module (and ``qmsdocs --help``) stays fast. Each chart is drawn at most
-once per content: the drawing functions are cached on their (hashable) input.
-
-Some parts of a chart recur from chart to chart (the element titles, ticks and legends, the dashed grids
-and the hatched bars in every client's charts of a batch), so they are kept, bounded, as the masks and
-tiles Pillow draws for them and stamped into each new chart: a line of text as Pillow's ``text`` draws
-it on a canvas at the same fractional position, the dashed grids as masks drawn on a canvas of the
-chart's size, the hatching as tiles keyed by the exact line offsets. Each is drawn by the same public
-Pillow calls with the same coordinates as drawing it in place, so the pixels are the same (the tests
-compare them). Multi-line labels and the haloed level numbers of the radar are drawn in place: their
-parts overlap, and blending them on a canvas first could round differently.
+Drawn with Pillow in 8-bit grey at 300 dpi, so they print well in grey-scale (line styles, markers and
+hatching carry the meaning, not colour), and byte-for-byte reproducible (fixed size and dpi, Pillow's
+bundled font, no text or time chunks). Pillow is imported only inside the drawing functions, so
+``qmsdocs --help`` stays fast. Parts that recur from chart to chart in a batch (titles, ticks, legends,
+dashed grids, hatching) are kept, bounded, as the masks and tiles Pillow draws for them and stamped into
+each new chart with the same pixels (the tests compare them).
 """
 
 from __future__ import annotations
@@ -41,8 +30,7 @@ KINDS: dict[str, str] = {
 _DPI = 300  # written to the PNG's pHYs chunk: the DOCX writer sizes the image from it
 _WIDTH = 1800  # pixels: 6 in (15.2 cm) at 300 dpi
 _RADAR_HEIGHT = 1500
-_SCALE = 1  # drawing scale over the final size (2 would draw at twice the size and average down)
-_PT = _DPI / 72 * _SCALE  # pixels (at drawing scale) per typographic point
+_PT = _DPI / 72  # pixels per typographic point
 
 # Grey levels of the "L" (8-bit grey) image: 0 black, 255 white. The PNG keeps 16 evenly spaced levels
 # (multiples of 17) as a 4-bit palette: enough for anti-aliased text, smaller and faster to encode.
@@ -86,8 +74,6 @@ def _png(image: Any) -> bytes:
     spent more than half of a chart's time on it: for a palette image the PNG specification recommends
     no filter, and zlib alone then encodes a chart in about half of the time, into a file no larger.
     """
-    if _SCALE > 1:
-        image = image.reduce(_SCALE)  # box average: ~20x faster than a Lanczos resize
     from PIL import Image
 
     width, height = image.size
@@ -255,7 +241,7 @@ def _polar(cx: float, cy: float, radius: float, angle: float, level: float) -> P
 
 def _radar_geometry(count: int) -> tuple[int, int, float, float, float]:
     """(width, height, centre x, centre y, radius of level 5) of a radar chart."""
-    width, height = _WIDTH * _SCALE, _RADAR_HEIGHT * _SCALE
+    width, height = _WIDTH, _RADAR_HEIGHT
     return width, height, width / 2, height * 0.46, height * 0.31
 
 
@@ -400,12 +386,11 @@ def gaps_png(elements: GapData) -> bytes:
 
     label_size, tick_size = 8.0, 9.0
     tick_font = _font(tick_size)
-    row = 0.28 * _DPI * _SCALE  # pixels per element
-    top = 0.2 * _DPI * _SCALE
-    bottom = 0.95 * _DPI * _SCALE  # tick labels, axis title and legend
-    width = _WIDTH * _SCALE
+    row = 0.28 * _DPI  # pixels per element
+    top = 0.2 * _DPI
+    bottom = 0.95 * _DPI  # tick labels, axis title and legend
+    width = _WIDTH
     height = round(top + row * max(len(elements), 1) + bottom)
-    height -= height % _SCALE
     image = Image.new("L", (width, height), _WHITE)
     draw = ImageDraw.Draw(image)
 
