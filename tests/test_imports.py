@@ -20,13 +20,27 @@ def _modules() -> dict[str, Path]:
     return found
 
 
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of *tree* except those under ``if TYPE_CHECKING:`` (imports for annotations only)."""
+    found: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def import_graph() -> dict[str, set[str]]:
-    """Module -> the qmsdocs modules it imports, at module level or inside functions alike."""
+    """Module -> the qmsdocs modules it imports when it runs, at module level or inside functions alike."""
     modules = _modules()
     graph: dict[str, set[str]] = {}
     for name, file in modules.items():
         targets: set[str] = set()
-        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+        for node in _runtime_nodes(ast.parse(file.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("qmsdocs"):
                 assert node.level == 0, f"{file}: relative import"
                 for alias in node.names:

@@ -31,7 +31,7 @@ from qmsdocs.batch import workers
 from qmsdocs.cli import main
 from qmsdocs.config import DEFAULT_LIMITS, RenderLimits
 from qmsdocs.errors import TemplateError
-from qmsdocs.library import render, sandbox
+from qmsdocs.library import render, sandbox, watchdog
 from qmsdocs.library.layers import TemplateLibrary
 from qmsdocs.library.plan import plan
 from qmsdocs.library.render import chart_name
@@ -714,7 +714,7 @@ def test_time_limit_in_forked_workers(runner: CliRunner, tmp_path: Path, profile
         f"{where}:{LINE}: the template ran longer than 0.3 s" + HINT.format("render_seconds") in result.stderr
     )
     assert "1 profile built, 1 failed" in result.output
-    assert sandbox._watchdog._thread is None  # stopped before the fork: the pool forked one thread
+    assert watchdog.WATCHDOG._thread is None  # stopped before the fork: the pool forked one thread
     assert not multiprocessing.active_children()
 
 

@@ -208,9 +208,9 @@ def _run_pool(
     # Forked workers share the output folder's lock (an OS lock on an inherited file) and can be told
     # to die with this process; elsewhere _stop still ends them before the lock is released.
     context = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
-    sandbox = sys.modules.get("qmsdocs.library.sandbox")  # no thread of this process into the fork
-    if sandbox is not None:
-        sandbox.stop_watchdog()
+    watchdog = sys.modules.get("qmsdocs.library.watchdog")  # no thread of this process into the fork
+    if watchdog is not None:
+        watchdog.stop_watchdog()
     others = set(multiprocessing.active_children())  # children that are not this pool's workers
     pool = ProcessPoolExecutor(
         max_workers=jobs, initializer=workers.init_worker, initargs=(limits,), mp_context=context

@@ -34,6 +34,7 @@ from qmsdocs.config import RenderLimits
 from qmsdocs.errors import TemplateError
 from qmsdocs.library import sandbox
 from qmsdocs.library.layers import TemplateLibrary
+from qmsdocs.library.limits import is_text_like
 from qmsdocs.library.plan import DocumentSpec, Plan
 from qmsdocs.markdown.escape import escape_markdown
 from qmsdocs.profile.models import Person, Profile, Risk
@@ -95,7 +96,7 @@ def _finalize(value: Any) -> Markup:
         return Markup(value.isoformat())
     if isinstance(value, list | tuple | dict | set):
         raise _PrintError("cannot print a list; loop over it or use the join_and filter")
-    if not (isinstance(value, str | int | float | Undefined) or sandbox.is_text_like(value)):
+    if not (isinstance(value, str | int | float | Undefined) or is_text_like(value)):
         raise _PrintError(f"cannot print a {type(value).__name__}; print one of its fields")
     return Markup(escape_markdown(str(value), _BREAK))  # an Undefined raises its error here
 

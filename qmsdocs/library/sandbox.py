@@ -29,12 +29,9 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
-import os
-import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
 from functools import update_wrapper
 from itertools import islice
 from pathlib import PurePath
@@ -44,8 +41,8 @@ from typing import Any
 from jinja2 import StrictUndefined, Template
 from jinja2.compiler import CodeGenerator
 from jinja2.environment import TemplateModule as _TemplateModule
-from jinja2.exceptions import SecurityError, TemplateRuntimeError
-from jinja2.filters import _GroupTuple, do_attr, make_attrgetter, sync_do_join, sync_do_sum
+from jinja2.exceptions import SecurityError
+from jinja2.filters import _GroupTuple
 from jinja2.runtime import (
     BlockReference,
     LoopContext,
@@ -59,11 +56,32 @@ from jinja2.sandbox import (
     SandboxedFormatter,
     is_internal_attribute,
 )
-from jinja2.utils import Cycler, Joiner, Namespace, _PassArg, generate_lorem_ipsum, missing
+from jinja2.utils import Cycler, Joiner, Namespace, generate_lorem_ipsum, missing
 from markupsafe import Markup
 from pydantic import BaseModel
 
 from qmsdocs.config import DEFAULT_LIMITS, RenderLimits
+from qmsdocs.library.guards import (
+    CHECKED_OWNERS,
+    FILTER_CHECKS,
+    METHOD_CHECKS,
+    attr_filter,
+    guarded,
+    join_filter,
+    sum_filter,
+)
+from qmsdocs.library.limits import (
+    PLAIN_TYPES,
+    SEQUENCES,
+    SIZED,
+    RenderLimitError,
+    format_spec_size,
+    limit_hint,
+    megabytes,
+    percent_size,
+    text_size,
+)
+from qmsdocs.library.watchdog import WATCHDOG, resident_bytes
 
 #: The only attributes a template may read from a file-system path (no read_text, open, parent, ...).
 _SAFE_PATH_ATTRIBUTES = frozenset({"name", "stem", "suffix"})
@@ -72,8 +90,6 @@ _SAFE_PATH_ATTRIBUTES = frozenset({"name", "stem", "suffix"})
 MAX_INT_BITS = 100_000
 #: Most numbers ``range()`` may produce (Jinja's own sandbox allows 100,000 too).
 MAX_RANGE = 100_000
-#: Seconds between two checks of the time and memory limits by the watchdog thread.
-TICK_SECONDS = 0.05
 #: Template operations between two checks of the time and memory limits by the hooks.
 TICK_OPERATIONS = 2048
 #: Pieces of output counted at a time against ``output_chars``.
@@ -81,38 +97,6 @@ OUTPUT_BATCH = 32
 #: Bumped when the generated template code changes: the on-disk cache of compiled templates
 #: (workers.py) is kept per code version, so it never serves code compiled without the checks.
 CODE_VERSION = "4"
-
-#: Plain data: Jinja's own attribute rules apply to these (methods of text, lists, mappings, dates).
-PLAIN_TYPES: frozenset[type] = frozenset(
-    {
-        str,
-        int,
-        float,
-        bool,
-        complex,
-        type(None),
-        list,
-        tuple,
-        dict,
-        set,
-        frozenset,
-        range,
-        date,
-        datetime,
-        timedelta,
-        Markup,
-        type({}.keys()),
-        type({}.values()),
-        type({}.items()),
-    }
-)
-#: Types whose ``len()`` is their size in characters or items (checked after the operations that can grow).
-_SIZED: frozenset[type] = frozenset({str, Markup, list, tuple, dict, set, frozenset, bytes, bytearray})
-#: Types whose text form is short whatever their value.
-_SHORT_TEXT: frozenset[type] = frozenset({float, bool, complex, type(None), date, datetime, timedelta})
-#: What ``*`` repeats and ``+`` concatenates.
-_SEQUENCES = (str, bytes, bytearray, list, tuple)
-_VIEWS: frozenset[type] = frozenset({type({}.keys()), type({}.values()), type({}.items())})
 
 #: Per class, the attributes besides a model's or dataclass's fields that templates may read.
 _API: dict[type, frozenset[str]] = {
@@ -161,169 +145,6 @@ def api_attributes(cls: type) -> frozenset[str]:
     return names
 
 
-class RenderLimitError(TemplateRuntimeError):
-    """A render went past one of its :class:`~qmsdocs.config.RenderLimits`."""
-
-
-class NotTextError(TemplateRuntimeError):
-    """A template tried to turn something into text that is not text (a profile section, a macro...)."""
-
-
-def _hint(key: str) -> str:
-    return f" (limit: {key} in the [limits] table of qmsdocs.toml)"
-
-
-def _megabytes(size: float) -> str:
-    return f"{size / 1_000_000:g} MB"
-
-
-# -- text sizes ---------------------------------------------------------------------------------------
-
-_TEXT_LIKE: dict[type, bool] = {}
-
-
-def is_text_like(value: Any) -> bool:
-    """True for objects of qmsdocs whose text form is meant to be printed (a person's name): their class
-    defines ``__str__`` in qmsdocs. A profile section, a dataclass, a macro or a namespace is not."""
-    kind = type(value)
-    known = _TEXT_LIKE.get(kind)
-    if known is None:
-        method = getattr(kind, "__str__", None)
-        known = _TEXT_LIKE[kind] = str(getattr(method, "__module__", "")).startswith("qmsdocs.")
-    return known
-
-
-def text_size(value: Any, limit: int, depth: int = 0) -> int:
-    """An upper estimate of ``len(str(value))`` that stops counting once past *limit*, so that turning a
-    list into text is refused before it is done (``str()`` of a list of a million references to one long
-    text would be a terabyte). Raises :class:`NotTextError` for a value that has no text form a document
-    should show (a profile section, a dataclass, a macro...), wherever it sits in a list."""
-    kind = type(value)
-    if kind is str or kind is Markup:
-        return len(value)
-    if kind is int:
-        return int(value.bit_length()) // 3 + 2
-    if kind in _SHORT_TEXT:
-        return 40
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, bytes | bytearray):
-        return 4 * len(value) + 3
-    if isinstance(value, Mapping):
-        value = value.items()
-    if isinstance(value, list | tuple | set | frozenset | range) or kind in _VIEWS:
-        if depth > 20:
-            raise NotTextError("cannot turn a list nested this deeply into text")
-        total = 2
-        for item in value:
-            total += text_size(item, limit - total, depth + 1) + 2
-            if total > limit:
-                break
-        return total
-    if isinstance(value, Undefined):
-        return 0  # its str() raises the undefined error, with its own message
-    if isinstance(value, int | float):
-        return int(value).bit_length() // 3 + 40
-    if is_text_like(value):
-        return len(str(value))
-    raise NotTextError(f"cannot turn a {kind.__name__} into text; use one of its fields")
-
-
-def _number(fmt: str, at: int, next_arg: Callable[[], Any], limit: int) -> tuple[int, int]:
-    """A width or precision of a ``%`` conversion at *at*: (its value, the position after it)."""
-    if at < len(fmt) and fmt[at] == "*":
-        star = next_arg()
-        return (abs(star) if isinstance(star, int) else 0), at + 1
-    end = at
-    while end < len(fmt) and fmt[end].isdigit():
-        end += 1
-    if end == at:
-        return 0, at
-    return (int(fmt[at:end]) if end - at <= 10 else limit + 1), end
-
-
-def _percent_size(fmt: str, values: Any, limit: int) -> int:
-    """An upper estimate of ``len(fmt % values)``; ValueError for a width or precision over *limit*. An
-    error in the format is left to Python, which raises it when the formatting runs."""
-    args = values if isinstance(values, tuple) else (values,)
-    mapping = values if isinstance(values, Mapping) else None
-    used = 0
-
-    def next_arg() -> Any:
-        nonlocal used
-        used += 1
-        return args[used - 1] if used <= len(args) else None
-
-    total, position, length = len(fmt), 0, len(fmt)
-    while total <= limit and (start := fmt.find("%", position)) >= 0:
-        at, key = start + 1, None
-        if at < length and fmt[at] == "(":  # a mapping key may hold balanced parentheses
-            depth, at = 1, at + 1
-            while at < length and depth:
-                depth += {"(": 1, ")": -1}.get(fmt[at], 0)
-                at += 1
-            key = fmt[start + 2 : at - 1]
-        while at < length and fmt[at] in "-+ #0":
-            at += 1
-        width, at = _number(fmt, at, next_arg, limit)
-        precision = 0
-        if at < length and fmt[at] == ".":
-            precision, at = _number(fmt, at + 1, next_arg, limit)
-        while at < length and fmt[at] in "hlL":
-            at += 1
-        conversion, position = fmt[at : at + 1], at + 1
-        if width > limit or precision > limit:
-            raise ValueError(f"a width or precision of {max(width, precision):,} in '%' formatting")
-        if conversion == "%":
-            continue
-        value = mapping.get(key) if mapping is not None and key is not None else next_arg()
-        if conversion in ("r", "a"):
-            size = 10 * text_size(value, limit)
-        elif conversion == "s":
-            size = text_size(value, limit)
-        elif conversion in ("e", "E", "f", "F", "g", "G"):
-            size = 330 + precision
-        else:
-            size = text_size(value, limit) + precision
-        total += max(width, size)
-    return total
-
-
-def _format_spec_size(value: Any, spec: str, limit: int) -> int:
-    """An upper estimate of ``len(format(value, spec))``; ValueError for a width or precision over *limit*."""
-    if isinstance(value, date):  # the spec is a strftime format: Python stops at 256 bytes per character
-        return 256 * len(spec) + 40
-    width = precision = 0
-    digits = ""
-    at, length = 0, len(spec)
-    if length >= 2 and spec[1] in "<>=^":
-        at = 2
-    elif length >= 1 and spec[0] in "<>=^":
-        at = 1
-    while at < length and spec[at] in "+- z#0":
-        at += 1
-    while at < length and spec[at].isdigit():
-        digits += spec[at]
-        at += 1
-    if digits:
-        width = int(digits) if len(digits) < 12 else limit + 1
-    while at < length and spec[at] in ",_":
-        at += 1
-    if at < length and spec[at] == ".":
-        at += 1
-        digits = ""
-        while at < length and spec[at].isdigit():
-            digits += spec[at]
-            at += 1
-        if digits:
-            precision = int(digits) if len(digits) < 12 else limit + 1
-    if width > limit or precision > limit:
-        raise ValueError(f"a width or precision of {max(width, precision):,} in a format spec")
-    if isinstance(value, float | int) and not isinstance(value, bool):
-        return max(width, text_size(value, limit) + precision + 330)
-    return max(width, text_size(value, limit) + len(spec))
-
-
 class _BoundedFormatting:
     """``str.format`` with every field's width, precision and size checked before it is formatted."""
 
@@ -338,7 +159,7 @@ class _BoundedFormatting:
         env: Sandbox = self._env
         limit = env.limits.items
         try:
-            self._total += _format_spec_size(value, format_spec, limit)
+            self._total += format_spec_size(value, format_spec, limit)
         except ValueError as error:
             raise env.too_big(f"{error}") from None
         if self._total > limit:
@@ -506,10 +327,10 @@ class Sandbox(SandboxedEnvironment):
             __self.poll()
         kind = type(__obj)
         if kind is BuiltinMethodType or kind is MethodType:
-            check = _METHOD_CHECKS.get(__obj.__name__)
+            check = METHOD_CHECKS.get(__obj.__name__)
             if check is not None:
                 owner = __obj.__self__
-                if type(owner) in _CHECKED_OWNERS or isinstance(owner, str):
+                if type(owner) in CHECKED_OWNERS or isinstance(owner, str):
                     check(__self, owner, args, kwargs)
                     return __self.check_size(__context.call(__obj, *args, **kwargs))
         elif isinstance(__obj, type):
@@ -533,11 +354,11 @@ class Sandbox(SandboxedEnvironment):
                     raise self.too_big_number()
                 return left * right
             for seq, count in ((left, right), (right, left)):
-                if isinstance(seq, _SEQUENCES) and isinstance(count, int) and len(seq) * count > limit:
+                if isinstance(seq, SEQUENCES) and isinstance(count, int) and len(seq) * count > limit:
                     raise self.too_big("'*' repetition", len(seq) * count)
             return left * right
         if operator == "+":
-            sized = isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES)
+            sized = isinstance(left, SEQUENCES) and isinstance(right, SEQUENCES)
             if sized and len(left) + len(right) > limit:
                 raise self.too_big("'+'", len(left) + len(right))
             return left + right
@@ -546,7 +367,7 @@ class Sandbox(SandboxedEnvironment):
                 raise SecurityError("'%' formatting of bytes is not supported")
             if isinstance(left, str):
                 try:
-                    size = _percent_size(left, right, limit)
+                    size = percent_size(left, right, limit)
                 except ValueError as error:
                     raise self.too_big(str(error)) from None
                 if size > limit:
@@ -574,7 +395,7 @@ class Sandbox(SandboxedEnvironment):
         if size > self.limits.output_chars:
             raise RenderLimitError(
                 f"a macro, block or {{% set %}} captured more than "
-                f"{_megabytes(self.limits.output_chars)} of text" + _hint("render_output_mb")
+                f"{megabytes(self.limits.output_chars)} of text" + limit_hint("render_output_mb")
             )
         return "".join(parts)
 
@@ -600,10 +421,12 @@ class Sandbox(SandboxedEnvironment):
         """The error for something a template builds past ``limits.items``."""
         limit = self.limits.items
         if size is None:
-            return RenderLimitError(f"{what} is more than the limit of {limit:,}" + _hint("render_items"))
+            return RenderLimitError(
+                f"{what} is more than the limit of {limit:,}" + limit_hint("render_items")
+            )
         return RenderLimitError(
             f"{what} would make at least {size:,} characters or items; the limit is {limit:,}"
-            + _hint("render_items")
+            + limit_hint("render_items")
         )
 
     def too_big_number(self) -> RenderLimitError:
@@ -612,7 +435,7 @@ class Sandbox(SandboxedEnvironment):
 
     def check_size(self, value: Any) -> Any:
         """*value*, after checking it is not a text or list longer than ``limits.items``."""
-        if type(value) in _SIZED and len(value) > self.limits.items:
+        if type(value) in SIZED and len(value) > self.limits.items:
             raise self.too_big("the result", len(value))
         return value
 
@@ -631,7 +454,7 @@ class Sandbox(SandboxedEnvironment):
         if len(numbers) > limit:
             raise RenderLimitError(
                 f"range() of {len(numbers):,} numbers is more than the limit of {limit:,}"
-                + (_hint("render_items") if limit < MAX_RANGE else "")
+                + (limit_hint("render_items") if limit < MAX_RANGE else "")
             )
         return numbers
 
@@ -661,10 +484,10 @@ class Sandbox(SandboxedEnvironment):
             raise RenderLimitError(self._memory_message())
 
     def _time_message(self) -> str:
-        return f"the template ran longer than {self.limits.seconds:g} s" + _hint("render_seconds")
+        return f"the template ran longer than {self.limits.seconds:g} s" + limit_hint("render_seconds")
 
     def _memory_message(self) -> str:
-        return f"the render took more than {_megabytes(self.limits.memory_bytes)} of memory" + _hint(
+        return f"the render took more than {megabytes(self.limits.memory_bytes)} of memory" + limit_hint(
             "render_memory_mb"
         )
 
@@ -675,14 +498,14 @@ class Sandbox(SandboxedEnvironment):
         saved = (self.limits, self._deadline, self._memory_cap)
         self.limits = limits
         self._deadline = time.monotonic() + limits.seconds
-        base = _watchdog.resident or resident_bytes()  # the watchdog's last sample saves a system call
+        base = WATCHDOG.resident or resident_bytes()  # the watchdog's last sample saves a system call
         self._memory_cap = base + limits.memory_bytes if base else 0
         self._ticks = TICK_OPERATIONS
-        watch = _watchdog.start(self._deadline, self._memory_cap, self._time_message, self._memory_message)
+        watch = WATCHDOG.start(self._deadline, self._memory_cap, self._time_message, self._memory_message)
         try:
             yield
         finally:
-            _watchdog.stop(watch)
+            WATCHDOG.stop(watch)
             self.limits, self._deadline, self._memory_cap = saved
 
     def render_limited(self, template: Template, variables: dict[str, Any], limits: RenderLimits) -> str:
@@ -703,8 +526,8 @@ class Sandbox(SandboxedEnvironment):
                         size += sum(map(len, batch))
                         if size > cap:
                             raise RenderLimitError(
-                                f"the document grew past {_megabytes(cap)} of text"
-                                + _hint("render_output_mb")
+                                f"the document grew past {megabytes(cap)} of text"
+                                + limit_hint("render_output_mb")
                             )
                         parts += batch
                         self._ticks -= 1
@@ -721,482 +544,12 @@ class Sandbox(SandboxedEnvironment):
     def _guard_filters(self) -> None:
         """Wrap the built-in filters that turn values into text or take a size, so their sizes are
         checked first and their results after."""
-        for name, check in _FILTER_CHECKS.items():
+        for name, check in FILTER_CHECKS.items():
             if name in self.filters:
-                self.filters[name] = _guarded(self, self.filters[name], check)
-        self.filters["join"] = _join
-        self.filters["sum"] = _sum
-        self.filters["attr"] = _attr
-
-
-class _Watch:
-    """One render under way, as the watchdog sees it."""
-
-    __slots__ = ("deadline", "fired", "memory_cap", "memory_message", "thread", "time_message")
-
-    def __init__(
-        self,
-        thread: int,
-        deadline: float,
-        memory_cap: int,
-        time_message: Callable[[], str],
-        memory_message: Callable[[], str],
-    ) -> None:
-        self.thread = thread
-        self.deadline = deadline
-        self.memory_cap = memory_cap
-        self.time_message = time_message
-        self.memory_message = memory_message
-        self.fired = False
-
-
-class _Watchdog:
-    """A daemon thread that stops renders past their time or memory, whatever they are doing.
-
-    Every :data:`TICK_SECONDS` it checks each render under way and, once one is past a limit, raises a
-    RenderLimitError in the thread that renders, at the next instruction of the interpreter (CPython's
-    ``PyThreadState_SetAsyncExc``, what a Ctrl-C does to the main thread). So a loop that calls nothing
-    is stopped too, in any thread, and no signal handler or timer of the process is touched. The
-    exception is raised at most once per render, and only while it is under way: :meth:`stop` takes
-    the lock the thread fires under and clears an exception not raised yet.
-    """
-
-    def __init__(self) -> None:
-        self._reset()
-        if hasattr(os, "register_at_fork"):  # a forked worker has the lock but not the thread
-            os.register_at_fork(after_in_child=self._reset)
-
-    def _reset(self) -> None:
-        self._lock = threading.Lock()
-        self._watches: dict[int, _Watch] = {}
-        self._thread: threading.Thread | None = None
-        self._quit = threading.Event()
-        self._raise: Callable[[int, Any], int] | None = None
-        #: the resident memory of the process at the watchdog's last tick (0 before its first)
-        self.resident = 0
-
-    def start(
-        self,
-        deadline: float,
-        memory_cap: int,
-        time_message: Callable[[], str],
-        memory_message: Callable[[], str],
-    ) -> _Watch | None:
-        """Watch the render the calling thread starts; None where exceptions cannot be raised in a thread."""
-        if self._thread is None and not self._start_thread():
-            return None
-        watch = _Watch(threading.get_ident(), deadline, memory_cap, time_message, memory_message)
-        with self._lock:
-            self._watches[watch.thread] = watch
-        return watch
-
-    def stop(self, watch: _Watch | None) -> None:
-        """The render of *watch* has ended: forget it, and drop its exception if it is still pending."""
-        if watch is None:
-            return
-        with self._lock:
-            if self._watches.get(watch.thread) is watch:
-                del self._watches[watch.thread]
-            if watch.fired and self._raise is not None:
-                self._raise(watch.thread, None)
-
-    def _start_thread(self) -> bool:
-        try:
-            import ctypes
-
-            set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
-        except (ImportError, AttributeError):  # not CPython: the hooks alone check the limits
-            return False
-        set_async_exc.restype = ctypes.c_int
-
-        def raise_in(thread: int, error: type[BaseException] | None) -> int:
-            # None passes a NULL pointer, which clears the thread's pending exception
-            return int(
-                set_async_exc(ctypes.c_ulong(thread), None if error is None else ctypes.py_object(error))
-            )
-
-        self._raise = raise_in
-        self._quit = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, args=(self._quit,), name="qmsdocs render watchdog", daemon=True
-        )
-        self._thread.start()
-        return True
-
-    def stop_thread(self) -> None:
-        """End the thread (the next render starts it again): before a fork, which copies one thread
-        only and which Python 3.12 warns about in a process that has several."""
-        thread = self._thread
-        if thread is None:
-            return
-        self._quit.set()
-        thread.join()
-        self._thread = None
-
-    def _run(self, stop: threading.Event) -> None:
-        while not stop.wait(TICK_SECONDS):
-            self.resident = resident = resident_bytes()
-            if not self._watches:
-                continue
-            now = time.monotonic()
-            with self._lock:
-                for watch in self._watches.values():
-                    if watch.fired:
-                        continue
-                    if now > watch.deadline:
-                        message = watch.time_message()
-                    elif watch.memory_cap and resident > watch.memory_cap:
-                        message = watch.memory_message()
-                    else:
-                        continue
-                    watch.fired = True
-                    # The interpreter raises a class without arguments: one made for this message.
-                    error = type("RenderLimitError", (_Stopped,), {"text": message})
-                    if self._raise is not None:
-                        self._raise(watch.thread, error)
-
-
-class _Stopped(RenderLimitError):
-    """A render stopped by the watchdog (subclassed per message: the interpreter raises a class)."""
-
-    text = "the render went past its limits"
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*(args or (self.text,)))
-
-
-_watchdog = _Watchdog()
-
-
-def stop_watchdog() -> None:
-    """End the watchdog thread of this process, if it runs (see :meth:`_Watchdog.stop_thread`)."""
-    _watchdog.stop_thread()
-
-
-def resident_bytes() -> int:
-    """The resident memory of this process in bytes; 0 when the system does not say."""
-    try:
-        fd = os.open("/proc/self/statm", os.O_RDONLY)
-        try:
-            data = os.read(fd, 128)
-        finally:
-            os.close(fd)
-        return int(data.split()[1]) * _PAGE
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-# -- checks of builtin methods and filters --------------------------------------------------------------
-
-Check = Callable[[Sandbox, Any, tuple[Any, ...], dict[str, Any]], None]
-
-
-def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str, default: Any = None) -> Any:
-    if len(args) > index:
-        return args[index]
-    return kwargs.get(name, default)
-
-
-def _width_check(index: int, name: str) -> Check:
-    """``center``, ``ljust``, ``zfill``...: the width must be within the limit."""
-
-    def check(env: Sandbox, owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        width = _arg(args, kwargs, index, name, 0)
-        if isinstance(width, int) and width > env.limits.items:
-            raise env.too_big(f"a width of {width:,}")
-
-    return check
-
-
-def _expandtabs(env: Sandbox, owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    size = _arg(args, kwargs, 0, "tabsize", 8)
-    if isinstance(size, int) and isinstance(owner, str):
-        total = len(owner) + owner.count("\t") * max(size, 0)
-        if total > env.limits.items:
-            raise env.too_big("expandtabs()", total)
-
-
-def _replace_size(text: str, old: Any, new: Any, count: Any) -> int:
-    if not isinstance(old, str) or not isinstance(new, str):
-        return len(text)
-    found = text.count(old) if old else len(text) + 1
-    if isinstance(count, int) and count >= 0:
-        found = min(found, count)
-    return len(text) + found * max(len(new) - len(old), 0)
-
-
-def _replace(env: Sandbox, owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    if isinstance(owner, str):
-        total = _replace_size(
-            owner, _arg(args, kwargs, 0, "old"), _arg(args, kwargs, 1, "new"), _arg(args, kwargs, 2, "count")
-        )
-        if total > env.limits.items:
-            raise env.too_big("replace()", total)
-
-
-def _join_method(env: Sandbox, owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    if isinstance(owner, str | bytes) and args:
-        items = args[0]
-        if not isinstance(items, list | tuple | set | frozenset | str | dict):
-            raise SecurityError("join() takes a list in a template")
-        env.check_text(items, "join()", len(owner) * len(items))
-
-
-def _translate(env: Sandbox, owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    table = _arg(args, kwargs, 0, "table")
-    if isinstance(owner, str) and table is not None:
-        if not isinstance(table, dict):
-            raise SecurityError("translate() takes a mapping in a template")
-        longest = max([len(v) for v in table.values() if isinstance(v, str)], default=1)
-        if len(owner) * longest > env.limits.items:
-            raise env.too_big("translate()", len(owner) * longest)
-
-
-def _to_bytes(env: Sandbox, owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    length = _arg(args, kwargs, 0, "length", 1)
-    if isinstance(length, int) and length > env.limits.items:
-        raise env.too_big("to_bytes()", length)
-
-
-def _strftime(env: Sandbox, owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    fmt = _arg(args, kwargs, 0, "format", "")
-    if isinstance(fmt, str) and 256 * len(fmt) > env.limits.items:
-        raise env.too_big("strftime()", 256 * len(fmt))
-
-
-def _grow(by: Callable[[tuple[Any, ...], dict[str, Any]], int]) -> Check:
-    """``append``, ``extend``, ``update``...: the container may not grow past the limit."""
-
-    def check(env: Sandbox, owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if isinstance(owner, list | dict | set):
-            total = len(owner) + by(args, kwargs)
-            if total > env.limits.items:
-                raise env.too_big(f"a {type(owner).__name__} of {total:,} items")
-
-    return check
-
-
-def _sized_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
-    return sum(len(a) if hasattr(a, "__len__") else 0 for a in (*args, *kwargs.values())) + len(kwargs)
-
-
-def _nothing(env: Sandbox, owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """Only the size of the result is checked (it is at most a few times the size of the inputs)."""
-
-
-#: Methods of plain data whose result can be much larger than their owner: checked before the call,
-#: and the result's size after it.
-_METHOD_CHECKS: dict[str, Check] = {
-    "center": _width_check(0, "width"),
-    "ljust": _width_check(0, "width"),
-    "rjust": _width_check(0, "width"),
-    "zfill": _width_check(0, "width"),
-    "expandtabs": _expandtabs,
-    "replace": _replace,
-    "join": _join_method,
-    "translate": _translate,
-    "encode": _nothing,
-    "to_bytes": _to_bytes,
-    "strftime": _strftime,
-    "append": _grow(lambda a, k: 1),
-    "insert": _grow(lambda a, k: 1),
-    "add": _grow(lambda a, k: 1),
-    "setdefault": _grow(lambda a, k: 1),
-    "extend": _grow(_sized_args),
-    "update": _grow(_sized_args),
-    "union": _grow(_sized_args),
-    "fromkeys": _nothing,
-    "copy": _nothing,
-}
-_CHECKED_OWNERS: frozenset[type] = PLAIN_TYPES | {bytes, bytearray, type}
-
-
-def _guarded(env: Sandbox, func: Callable[..., Any], check: Check | None) -> Callable[..., Any]:
-    """*func* (a Jinja filter) with *check* before it runs (None: the check of a filter that turns its
-    value into text) and the size of its result checked after. The check gets the filter's value as
-    its owner and the other arguments.
-
-    The guarded filter asks for the template context, only so that Jinja never runs it while compiling
-    (it folds filters of constants into the compiled code): it must run with the limits of the render."""
-    pass_arg = _PassArg.from_obj(func)
-    first: Callable[[Any], Any] = {
-        _PassArg.eval_context: lambda context: context.eval_ctx,
-        _PassArg.environment: lambda context: context.environment,
-        _PassArg.context: lambda context: context,
-    }.get(pass_arg, lambda context: None)  # type: ignore[arg-type]
-
-    if check is None and pass_arg is None:  # the common case, kept short: lower, upper, escape...
-
-        def guarded(context: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
-            if type(value) is not str and type(value) is not Markup:
-                env.check_text(value, "the text of the value")
-            result = func(value, *args, **kwargs)
-            if type(result) in _SIZED and len(result) > env.limits.items:
-                raise env.too_big("the result", len(result))
-            return result
-
-    else:
-        checked = check or _text_filter
-
-        def guarded(context: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
-            checked(env, value, args, kwargs)
-            if pass_arg is None:
-                return env.check_size(func(value, *args, **kwargs))
-            return env.check_size(func(first(context), value, *args, **kwargs))
-
-    update_wrapper(guarded, func)
-    guarded.jinja_pass_arg = _PassArg.context  # type: ignore[attr-defined]
-    return guarded
-
-
-def _text_filter(env: Sandbox, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    if type(value) is not str and type(value) is not Markup:
-        env.check_text(value, "the text of the value")
-
-
-def _then(*checks: Check) -> Check:
-    def check(env: Sandbox, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        for one in checks:
-            one(env, value, args, kwargs)
-
-    return check
-
-
-def _indent(env: Sandbox, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    width = _arg(args, kwargs, 0, "width", 4)
-    text = str(value) if isinstance(value, str) else ""
-    step = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
-    total = len(text) + (text.count("\n") + 1) * max(step, 0)
-    if total > env.limits.items:
-        raise env.too_big("the filter 'indent'", total)
-
-
-def _wordwrap(env: Sandbox, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    width = _arg(args, kwargs, 0, "width", 79)
-    wrapstring = _arg(args, kwargs, 2, "wrapstring", None)
-    text = str(value) if isinstance(value, str) else ""
-    if isinstance(wrapstring, str) and isinstance(width, int):
-        lines = len(text) // max(width, 1) + text.count("\n") + 1
-        total = len(text) + lines * len(wrapstring)
-        if total > env.limits.items:
-            raise env.too_big("the filter 'wordwrap'", total)
-
-
-def _replace_filter(env: Sandbox, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    old, new = _arg(args, kwargs, 0, "old"), _arg(args, kwargs, 1, "new")
-    if isinstance(value, str):
-        total = _replace_size(
-            value,
-            str(old) if old is not None else old,
-            str(new) if new is not None else new,
-            _arg(args, kwargs, 2, "count"),
-        )
-        if total > env.limits.items:
-            raise env.too_big("the filter 'replace'", total)
-
-
-def _format_filter(env: Sandbox, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    if isinstance(value, str):
-        try:
-            size = _percent_size(value, kwargs or args, env.limits.items)
-        except ValueError as error:
-            raise env.too_big(str(error)) from None
-        if size > env.limits.items:
-            raise env.too_big("the filter 'format'", size)
-
-
-def _count_check(index: int, name: str, what: str) -> Check:
-    def check(env: Sandbox, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        count = _arg(args, kwargs, index, name, 0)
-        if isinstance(count, int) and count > env.limits.items:
-            raise env.too_big(f"the filter '{what}' with {count:,}")
-
-    return check
-
-
-#: Built-in filters checked before they run (None: they turn their value into text, which is checked);
-#: all have the size of their result checked after.
-_FILTER_CHECKS: dict[str, Check | None] = {
-    **{
-        name: None
-        for name in (
-            "capitalize",
-            "e",
-            "escape",
-            "forceescape",
-            "lower",
-            "pprint",
-            "safe",
-            "string",
-            "striptags",
-            "title",
-            "tojson",
-            "trim",
-            "truncate",
-            "upper",
-            "urlencode",
-            "urlize",
-            "wordcount",
-            "xmlattr",
-        )
-    },
-    "center": _then(_text_filter, _width_check(0, "width")),
-    "indent": _then(_text_filter, _indent),
-    "wordwrap": _then(_text_filter, _wordwrap),
-    "replace": _then(_text_filter, _replace_filter),
-    "format": _then(_text_filter, _format_filter),
-    "batch": _count_check(0, "linecount", "batch"),
-    "slice": _count_check(0, "slices", "slice"),
-    "list": _nothing,
-    "reverse": _nothing,
-    "unique": _nothing,
-}
-
-
-def _join(context: Any, value: Any, d: str = "", attribute: str | int | None = None) -> str:
-    """Jinja's ``join``, with the length of the text checked before it is made (it asks for the
-    context only so that Jinja does not run it while compiling: see :func:`_guarded`)."""
-    env = context.environment
-    if attribute is not None:
-        value = map(make_attrgetter(env, attribute), value)
-    items = list(value) if not isinstance(value, list | tuple) else value
-    env.check_text(items, "the filter 'join'", len(str(d)) * len(items))
-    return sync_do_join(context.eval_ctx, items, d)
-
-
-_join.jinja_pass_arg = _PassArg.context  # type: ignore[attr-defined]
-
-
-def _attr(context: Any, obj: Any, name: str) -> Any:
-    """Jinja's ``attr`` (an attribute, never an item), with the allow-list decided before it is read."""
-    env = context.environment
-    if isinstance(name, str) and not env.is_safe_attribute(obj, name, None):
-        if inspect.getattr_static(obj, name, missing) is not missing:
-            return env.unsafe_undefined(obj, name)
-        return env.undefined(obj=obj, name=name)
-    return do_attr(env, obj, name)
-
-
-_attr.jinja_pass_arg = _PassArg.context  # type: ignore[attr-defined]
-
-
-def _sum(context: Any, iterable: Any, attribute: str | int | None = None, start: Any = 0) -> Any:
-    """Jinja's ``sum``, with the size of a sum of lists or texts checked before it is made."""
-    env = context.environment
-    if attribute is not None:
-        iterable = map(make_attrgetter(env, attribute), iterable)
-    items = list(iterable)
-    if not isinstance(start, int | float) or any(not isinstance(i, int | float) for i in items):
-        total = sum(len(i) if hasattr(i, "__len__") else 1 for i in (start, *items))
-        if total > env.limits.items:
-            raise env.too_big("the filter 'sum'", total)
-    return sync_do_sum(env, items, None, start)
-
-
-_sum.jinja_pass_arg = _PassArg.context  # type: ignore[attr-defined]
+                self.filters[name] = guarded(self, self.filters[name], check)
+        self.filters["join"] = join_filter
+        self.filters["sum"] = sum_filter
+        self.filters["attr"] = attr_filter
 
 
 class MarkdownUndefined(StrictUndefined):
