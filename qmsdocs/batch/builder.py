@@ -99,14 +99,48 @@ def build(
     """
     started = time.perf_counter()
     out_path = Path(out)
-    # The output folder is the user's choice (it may be a link); each profile's folder below it must be
-    # a real folder, which is checked under the lock (see _folder_problem) and again as it is written.
-    out_root = out_path.resolve()
     jobs = max(1, jobs or os.cpu_count() or 1)
     report = BuildReport(jobs=jobs)
-    layers = tuple(Path(t) for t in templates)
-    reference = Path(reference_docx) if reference_docx else None
-    version = __version__
+    settings = (
+        tuple(Path(t) for t in templates),
+        tuple(formats) if formats else None,
+        Path(reference_docx) if reference_docx else None,
+        force,
+    )
+    pending = _tasks(profiles, out_path, settings, report)
+    tracker = _Tracker(report, progress, started, done=len(report.profiles) - len(pending))
+    with OutputLock(out_path, lock_timeout, on_wait=tracker.tell):
+        tracker.tell()
+        reset_hashes()
+        pending = _quick_pass(pending, report, tracker)
+        if pending and (jobs == 1 or len(pending) == 1):
+            # rendering needs Jinja, pydantic...: imported only when there is work
+            from qmsdocs.batch import workers
+
+            workers.reset(limits)
+            with workers.rendering_gc():
+                for index, task in pending:
+                    tracker.finished(index, *workers.build_one(task))
+        elif pending:
+            _run_pool(pending, min(jobs, len(pending)), tracker.finished, limits)
+        if any(r.written or r.removed for r in report.profiles):
+            sync()  # once for the whole build; nothing to flush when nothing was written
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _tasks(
+    profiles: Sequence[Path | str],
+    out: Path,
+    settings: tuple[tuple[Path, ...], tuple[str, ...] | None, Path | None, bool],
+    report: BuildReport,
+) -> list[tuple[int, ProfileTask]]:
+    """One task per profile (its result added to *report*); a profile whose output folder another
+    profile of the build already uses is refused there."""
+    # The output folder is the user's choice (it may be a link); each profile's folder below it must be
+    # a real folder, which is checked under the lock (see _folder_problem) and again as it is written.
+    out_root = out.resolve()
+    layers, formats, reference, force = settings
     pending: list[tuple[int, ProfileTask]] = []
     used: dict[Path, Path] = {}
     for index, given in enumerate(profiles):
@@ -121,62 +155,59 @@ def build(
             )
             continue
         used[out_dir] = source
-        task = ProfileTask(
-            source, out_dir, layers, tuple(formats) if formats else None, reference, force, version
-        )
-        pending.append((index, task))
+        pending.append((index, ProfileTask(source, out_dir, layers, formats, reference, force, __version__)))
+    return pending
 
-    done = len(report.profiles) - len(pending)  # refused before any work
-    documents = 0
 
-    def tell(waiting_for: str | None = None) -> None:
-        if progress is not None:
-            progress(
-                Progress(done, len(report.profiles), documents, time.perf_counter() - started, waiting_for)
-            )
+class _Tracker:
+    """Counts finished profiles and documents into the report and tells *progress*."""
 
-    def finished(index: int, result: ProfileResult, peak_rss_kib: int) -> None:
-        nonlocal done, documents
+    def __init__(
+        self,
+        report: BuildReport,
+        progress: Callable[[Progress], None] | None,
+        started: float,
+        done: int,
+    ) -> None:
+        self.report, self.progress, self.started = report, progress, started
+        self.done, self.documents = done, 0
+
+    def tell(self, waiting_for: str | None = None) -> None:
+        if self.progress is not None:
+            elapsed = time.perf_counter() - self.started
+            total = len(self.report.profiles)
+            self.progress(Progress(self.done, total, self.documents, elapsed, waiting_for))
+
+    def finished(self, index: int, result: ProfileResult, peak_rss_kib: int) -> None:
+        report = self.report
         report.profiles[index] = result
         report.peak_rss_kib = max(report.peak_rss_kib, peak_rss_kib)
-        done += 1
-        documents += len(result.written) + len(result.unchanged)
-        tell()
+        self.done += 1
+        self.documents += len(result.written) + len(result.unchanged)
+        self.tell()
 
-    with OutputLock(out_path, lock_timeout, on_wait=lambda holder: tell(holder)):
-        tell()
-        reset_hashes()
-        todo = []
-        for index, task in pending:  # cheap check first: unchanged profiles never reach a worker
-            problem = _folder_problem(task.out_dir)
-            if problem:
-                report.profiles[index].errors.append(problem)
-                finished(index, report.profiles[index], 0)
-                continue
-            try:
-                quick = quick_outcome(task)
-            except Exception:  # only a shortcut: the full check in a worker finds and reports any problem
-                quick = None
-            if quick is None:
-                todo.append((index, task))
-            else:
-                finish(task, quick, report.profiles[index])
-                finished(index, report.profiles[index], 0)
-        pending = todo
-        if pending and (jobs == 1 or len(pending) == 1):
-            # rendering needs Jinja, pydantic...: imported only when there is work
-            from qmsdocs.batch import workers
 
-            workers.reset(limits)
-            with workers.rendering_gc():
-                for index, task in pending:
-                    finished(index, *workers.build_one(task))
-        elif pending:
-            _run_pool(pending, min(jobs, len(pending)), finished, limits)
-        if any(r.written or r.removed for r in report.profiles):
-            sync()  # once for the whole build; nothing to flush when nothing was written
-    report.seconds = time.perf_counter() - started
-    return report
+def _quick_pass(
+    pending: list[tuple[int, ProfileTask]], report: BuildReport, tracker: _Tracker
+) -> list[tuple[int, ProfileTask]]:
+    """Finish the profiles that need no worker (an unusable folder, or nothing changed); the rest."""
+    todo = []
+    for index, task in pending:
+        problem = _folder_problem(task.out_dir)
+        if problem:
+            report.profiles[index].errors.append(problem)
+            tracker.finished(index, report.profiles[index], 0)
+            continue
+        try:
+            quick = quick_outcome(task)
+        except Exception:  # only a shortcut: the full check in a worker finds and reports any problem
+            quick = None
+        if quick is None:
+            todo.append((index, task))
+        else:
+            finish(task, quick, report.profiles[index])
+            tracker.finished(index, report.profiles[index], 0)
+    return todo
 
 
 def _folder_problem(out_dir: Path) -> str | None:
