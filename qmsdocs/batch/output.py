@@ -37,7 +37,7 @@ from qmsdocs.batch.manifest import (
     sha256,
     written_files,
 )
-from qmsdocs.batch.tasks import OmissionLike, ProfileOutcome, ProfileTask
+from qmsdocs.batch.tasks import DocOutcome, OmissionLike, ProfileOutcome, ProfileTask
 from qmsdocs.errors import QmsDocsError
 from qmsdocs.paths import Below, UnsafePathError, atomic_write, remove_temporaries
 
@@ -115,88 +115,109 @@ def write_profile(task: ProfileTask, outcome: ProfileOutcome, result: ProfileRes
     the final manifest is written last. A build killed at any point leaves a manifest whose every hash
     matches its file, and the next build redoes only the documents without one.
     """
-    out_dir = task.out_dir
-    delay = float(os.environ.get(DELAY_ENV) or 0)
-    below = Below(out_dir)
-    # The profile's folder and every folder a file goes into (charts/) must be real folders, not links:
-    # all checked (and created) before the first file is written, so such a profile writes nothing.
-    base = below.folder()
-    targets = {relative: below(relative) for doc in outcome.documents for relative in doc.blobs or ()}
-    old, problem = load_manifest(base)
-    if problem:
-        result.warnings.append(
-            f"{base / MANIFEST}: not used, because {problem}; "
-            "every document is rebuilt and no file of an earlier build is removed"
-        )
-    previous = written_files(old)  # relative path -> hash, for everything qmsdocs wrote before
-    remove_temporaries(base, {*targets, *previous})
-    entries: dict[str, dict[str, Any]] = {d.id: d.entry for d in outcome.documents if d.blobs is None}
-    order = [d.id for d in outcome.documents]
-
-    def current() -> list[dict[str, Any]]:
-        return [entries[i] for i in order if i in entries]
-
-    def leftovers() -> dict[str, str]:
-        keep = {name for e in entries.values() for name in e.get("hashes", {})}
-        return {name: h for name, h in previous.items() if name not in keep}
-
-    def checkpoint() -> None:  # compact JSON: the C encoder, ~20x faster than the indented form
-        data = _manifest(task, outcome, current(), leftovers(), final=False)
-        atomic_write(base / MANIFEST, manifest_bytes(data, indent=None), durable=False)
-
-    rendered = [doc for doc in outcome.documents if doc.blobs is not None]
-    if rendered:
-        checkpoint()
+    writer = _ProfileWriter(task, outcome, result)
+    if any(doc.blobs is not None for doc in outcome.documents):
+        writer.checkpoint()
     last = time.monotonic()
     for doc in outcome.documents:
+        writer.write(doc)
+        if time.monotonic() - last >= CHECKPOINT_SECONDS:
+            writer.checkpoint()
+            last = time.monotonic()
+    writer.remove_leftovers()
+    writer.final_manifest()
+
+
+class _ProfileWriter:
+    """The state of writing one profile: its folders, the earlier manifest and the entries so far."""
+
+    def __init__(self, task: ProfileTask, outcome: ProfileOutcome, result: ProfileResult) -> None:
+        self.task, self.outcome, self.result = task, outcome, result
+        self.delay = float(os.environ.get(DELAY_ENV) or 0)
+        self.below = Below(task.out_dir)
+        # The profile's folder and every folder a file goes into (charts/) must be real folders, not
+        # links: all checked (and created) before the first file is written, so such a profile writes
+        # nothing.
+        self.base = self.below.folder()
+        self.targets = {rel: self.below(rel) for doc in outcome.documents for rel in doc.blobs or ()}
+        old, problem = load_manifest(self.base)
+        if problem:
+            result.warnings.append(
+                f"{self.base / MANIFEST}: not used, because {problem}; "
+                "every document is rebuilt and no file of an earlier build is removed"
+            )
+        self.previous = written_files(old)  # relative path -> hash, for everything qmsdocs wrote before
+        remove_temporaries(self.base, {*self.targets, *self.previous})
+        self.entries = {d.id: d.entry for d in outcome.documents if d.blobs is None}
+        self.order = [d.id for d in outcome.documents]
+
+    def current(self) -> list[dict[str, Any]]:
+        return [self.entries[i] for i in self.order if i in self.entries]
+
+    def leftovers(self) -> dict[str, str]:
+        """Files qmsdocs wrote before that no document of this build has."""
+        keep = {name for e in self.entries.values() for name in e.get("hashes", {})}
+        return {name: h for name, h in self.previous.items() if name not in keep}
+
+    def checkpoint(self) -> None:
+        """An interim manifest (compact JSON: the C encoder, ~20x faster than the indented form)."""
+        data = _manifest(self.task, self.outcome, self.current(), self.leftovers(), final=False)
+        atomic_write(self.base / MANIFEST, manifest_bytes(data, indent=None), durable=False)
+
+    def write(self, doc: DocOutcome) -> None:
+        """Write the files of *doc* whose bytes changed; an up-to-date document keeps its entry."""
         if doc.blobs is None:
             if "stamps" not in doc.entry:  # a manifest from before stamps: its files were just hashed
-                doc.entry["stamps"] = {name: file_stamp(base / name) for name in doc.entry["hashes"]}
-            result.unchanged.append(doc.id)
-            continue
-        result.rendered.append(doc.id)
+                doc.entry["stamps"] = {name: file_stamp(self.base / name) for name in doc.entry["hashes"]}
+            self.result.unchanged.append(doc.id)
+            return
+        self.result.rendered.append(doc.id)
         hashes: dict[str, str] = {}
         stamps: dict[str, list[int] | None] = {}
         changed = False
         for relative, data in doc.blobs.items():
             digest = sha256(data)
             hashes[relative] = digest
-            path = targets[relative]
+            path = self.targets[relative]
             # same bytes already there, in a regular file: leave it (and its mtime) alone
             if file_stamp(path) is None or file_hash(path) != digest:
                 atomic_write(path, data, durable=False)
                 changed = True
-                if delay:
-                    time.sleep(delay)
+                if self.delay:
+                    time.sleep(self.delay)
             stamps[relative] = file_stamp(path)
         doc.entry["hashes"] = hashes
         doc.entry["stamps"] = stamps
-        entries[doc.id] = doc.entry
-        (result.written if changed else result.unchanged).append(doc.id)
-        if time.monotonic() - last >= CHECKPOINT_SECONDS:
-            checkpoint()
-            last = time.monotonic()
-    for relative, expected in sorted(leftovers().items()):
-        try:
-            path = below(relative, create=False)
-        except FileNotFoundError:  # its folder is gone, so is the file
-            continue
-        except UnsafePathError as error:  # a folder on the way became a link: nothing is followed
-            result.warnings.append(f"{error}; {relative} left in place")
-            continue
-        if file_stamp(path) is not None and file_hash(path) == expected:
-            path.unlink()
-            result.removed.append(relative)
-        elif path.is_symlink() or path.exists():
-            result.kept.append(relative)
-            result.warnings.append(
-                f"{path}: left in place although its document is no longer in the set, "
-                "because it was changed after qmsdocs wrote it"
-            )
-    final = manifest_bytes(_manifest(task, outcome, current(), {}, final=True))
-    if file_stamp(base / MANIFEST) is not None and file_hash(base / MANIFEST) == sha256(final):
-        return
-    atomic_write(base / MANIFEST, final, durable=False)
+        self.entries[doc.id] = doc.entry
+        (self.result.written if changed else self.result.unchanged).append(doc.id)
+
+    def remove_leftovers(self) -> None:
+        """Delete the files of documents that left the set, only where they still hold what qmsdocs wrote."""
+        result = self.result
+        for relative, expected in sorted(self.leftovers().items()):
+            try:
+                path = self.below(relative, create=False)
+            except FileNotFoundError:  # its folder is gone, so is the file
+                continue
+            except UnsafePathError as error:  # a folder on the way became a link: nothing is followed
+                result.warnings.append(f"{error}; {relative} left in place")
+                continue
+            if file_stamp(path) is not None and file_hash(path) == expected:
+                path.unlink()
+                result.removed.append(relative)
+            elif path.is_symlink() or path.exists():
+                result.kept.append(relative)
+                result.warnings.append(
+                    f"{path}: left in place although its document is no longer in the set, "
+                    "because it was changed after qmsdocs wrote it"
+                )
+
+    def final_manifest(self) -> None:
+        final = manifest_bytes(_manifest(self.task, self.outcome, self.current(), {}, final=True))
+        path = self.base / MANIFEST
+        if file_stamp(path) is not None and file_hash(path) == sha256(final):
+            return
+        atomic_write(path, final, durable=False)
 
 
 def finish(task: ProfileTask, outcome: ProfileOutcome, result: ProfileResult) -> None:
