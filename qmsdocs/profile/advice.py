@@ -27,7 +27,11 @@ def _quote(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
-def _design_and_measuring(profile: Profile, warn: Callable[[PathKey, str], None]) -> None:
+#: Records one warning at the place of a field of the profile.
+Warn = Callable[[PathKey, str], None]
+
+
+def _design_and_measuring(profile: Profile, warn: Warn) -> None:
     """Warn when a process does what a clause determined not applicable is about (clause 4.3)."""
     for clause, words in _ACTIVITY_WORDS.items():
         if profile.applies(clause):
@@ -53,7 +57,15 @@ def advise(profile: Profile) -> list[Problem]:
         line, column = mark if mark else (None, None)
         warnings.append(Problem(file, line, column, message, format_path(path)))
 
-    given = profile.model_fields_set
+    _context(profile, warn)
+    _design_and_measuring(profile, warn)
+    _planning(profile, warn)
+    _evaluation(profile, warn)
+    return warnings
+
+
+def _context(profile: Profile, warn: Warn) -> None:
+    """Clause 4: issues, interested parties, scope, processes."""
     if not profile.context.internal_issues and not profile.context.external_issues:
         warn(("context",), "no internal or external issues: clause 4.1 expects them to be determined")
     if not profile.context.interested_parties:
@@ -72,7 +84,10 @@ def advise(profile: Profile) -> list[Problem]:
                 f"interested party '{_quote(party.party)}' has no needs: "
                 "clause 4.2 expects their relevant requirements",
             )
-    _design_and_measuring(profile, warn)
+
+
+def _planning(profile: Profile, warn: Warn) -> None:
+    """Clause 6: objectives, risks and opportunities."""
     if not profile.quality_objectives:
         warn(
             ("quality_objectives",),
@@ -106,6 +121,11 @@ def advise(profile: Profile) -> list[Problem]:
                 ("opportunities", index),
                 f"opportunity '{_quote(opportunity.description)}' has no owner: clause 6.1.2",
             )
+
+
+def _evaluation(profile: Profile, warn: Warn) -> None:
+    """Clauses 7.5 and 9: audit, review, customer satisfaction, document dates."""
+    given = profile.model_fields_set
     if "internal_audit" not in given:
         warn(
             ("internal_audit",), "no internal audit programme: clause 9.2 needs its frequency (default used)"
@@ -123,4 +143,3 @@ def advise(profile: Profile) -> list[Problem]:
         warn(("customer_satisfaction",), "no customer satisfaction methods: clause 9.1.2 (defaults used)")
     if "document_control" not in given or "effective_date" not in profile.document_control.model_fields_set:
         warn(("document_control",), "no effective_date: documents take the date of the build (clause 7.5.2)")
-    return warnings
